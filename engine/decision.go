@@ -1,0 +1,72 @@
+package engine
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Action types. Enforcement implements them; here they are data.
+const (
+	ActionBlock      = "block"
+	ActionRateLimit  = "rate-limit"
+	ActionFirewall   = "firewall-rule"
+	ActionIsolate    = "isolate"
+	ActionQuarantine = "quarantine"
+	ActionTunnel     = "tunnel"
+	// ActionAlert means notify only; no decision is made.
+	ActionAlert = "alert"
+)
+
+// Decision states.
+const (
+	// StatePending waits for an analyst's approval.
+	StatePending = "pending"
+	// StateActive is approved (by policy or analyst) and should be enforced.
+	StateActive = "active"
+	// StateRefused was refused by a safety rule (allowlist); it is kept and
+	// audited, never enforced.
+	StateRefused = "refused"
+	// StateExpired passed its TTL.
+	StateExpired = "expired"
+)
+
+// Decision is what policy made of an alert: an action on a target for a TTL.
+type Decision struct {
+	ID       string    `json:"id"`
+	Time     time.Time `json:"time"`
+	AlertID  string    `json:"alert_id"`
+	Scenario string    `json:"scenario"`
+	Action   string    `json:"action"`
+	// Target is an address (as a single-address prefix) or a CIDR.
+	Target netip.Prefix  `json:"target"`
+	TTL    time.Duration `json:"ttl"`
+	// Expires is Time+TTL; zero for a permanent decision.
+	Expires time.Time `json:"expires"`
+	// Auto reports whether policy applies it without approval.
+	Auto  bool   `json:"auto"`
+	State string `json:"state"`
+	// Offense is how many times this target has been decided against,
+	// including this one; it drives escalating TTLs.
+	Offense int     `json:"offense"`
+	Risk    float64 `json:"risk"`
+	Reason  string  `json:"reason"`
+	// Gateways the action applies to; empty means all.
+	Gateways []string `json:"gateways,omitempty"`
+}
+
+// TargetString renders the target as an address when it covers exactly one,
+// else as a CIDR.
+func (d *Decision) TargetString() string {
+	return PrefixString(d.Target)
+}
+
+// PrefixString renders a single-address prefix as the bare address.
+func PrefixString(p netip.Prefix) string {
+	if !p.IsValid() {
+		return ""
+	}
+	if p.IsSingleIP() {
+		return p.Addr().String()
+	}
+	return p.String()
+}

@@ -1,0 +1,139 @@
+package engine
+
+import (
+	"context"
+	"net/netip"
+	"time"
+)
+
+// Batch is what a source hands the engine: events in source order and, for
+// file sources, the checkpoint reached after them. The engine commits the
+// checkpoint in the same store transaction as whatever the events produced,
+// so a restart neither re-reads nor skips a line.
+type Batch struct {
+	Events     []Event
+	Checkpoint *Checkpoint
+	// Rejects are input units that could not be accepted (garbage, cut
+	// lines, truncated JSON). They are counted and dead-lettered, never
+	// silently dropped.
+	Rejects []Reject
+	// Lines is how many input lines (or datagrams) this batch consumed,
+	// recognised or not.
+	Lines int
+	// Arrived is when the source read the batch (wall clock); the engine
+	// uses it only to measure arrival-to-decision latency.
+	Arrived time.Time
+}
+
+// Checkpoint is a file source's durable read position.
+type Checkpoint struct {
+	Origin string `json:"origin"`
+	Inode  uint64 `json:"inode"`
+	Offset int64  `json:"offset"`
+	// Line is the number of the last line consumed.
+	Line int64 `json:"line"`
+}
+
+// Reject is an input unit that was not accepted, with the reason.
+type Reject struct {
+	Origin string `json:"origin"`
+	Line   int64  `json:"line"`
+	Reason string `json:"reason"`
+	// Raw is a prefix of the rejected input (at most RejectRawMax bytes).
+	Raw string `json:"raw"`
+}
+
+// RejectRawMax bounds how much of a rejected input is kept.
+const RejectRawMax = 512
+
+// Source produces batches until its input ends or ctx is cancelled. It must
+// not close out; the engine does once every source has returned.
+type Source interface {
+	Name() string
+	Run(ctx context.Context, out chan<- Batch) error
+}
+
+// Enricher adds asset and geo context to an event in place.
+type Enricher interface {
+	Enrich(ev *Event)
+}
+
+// Detector turns events into alerts. It must be deterministic in the events'
+// own times (never time.Now), and is called from one goroutine. tr may be nil.
+type Detector interface {
+	Observe(ev *Event, tr *Trace) []Alert
+}
+
+// Assessor scores an alert in place: Risk, Confidence, Factors, Reasons,
+// Blast.
+type Assessor interface {
+	Assess(a *Alert)
+}
+
+// Decider turns an assessed alert into decisions (none for notify-only
+// alerts). It is called from one goroutine and may keep offender history.
+type Decider interface {
+	Decide(a *Alert) []Decision
+}
+
+// Offender is the escalation memory for one target, persisted by the store
+// so repeat offenders keep escalating across restarts.
+type Offender struct {
+	Target  netip.Prefix `json:"target"`
+	Count   int          `json:"count"`
+	Last    time.Time    `json:"last"`
+	Expires time.Time    `json:"expires"`
+}
+
+// Stats are cumulative pipeline counters.
+type Stats struct {
+	Lines      uint64 `json:"lines"`
+	Events     uint64 `json:"events"`
+	Indicators uint64 `json:"indicators"`
+	Deduped    uint64 `json:"deduped"`
+	Rejected   uint64 `json:"rejected"`
+	Alerts     uint64 `json:"alerts"`
+	Decisions  uint64 `json:"decisions"`
+}
+
+// Add adds o to s.
+func (s *Stats) Add(o Stats) {
+	s.Lines += o.Lines
+	s.Events += o.Events
+	s.Indicators += o.Indicators
+	s.Deduped += o.Deduped
+	s.Rejected += o.Rejected
+	s.Alerts += o.Alerts
+	s.Decisions += o.Decisions
+}
+
+// Commit is one durable unit of work: everything a run of batches produced.
+// The store writes it in one transaction, with an audit record for every
+// alert and decision.
+type Commit struct {
+	// Indicators are the indicator events of these batches; the store keeps
+	// a per-source index of them, not every line.
+	Indicators  []Event
+	Alerts      []Alert
+	Decisions   []Decision
+	Checkpoints []Checkpoint
+	Rejects     []Reject
+	Stats       Stats
+	// Arrived is the earliest arrival time of the batches in this commit.
+	Arrived time.Time
+	// Seq is the last ID sequence number used by this commit; the store
+	// persists it so IDs never repeat across restarts.
+	Seq uint64
+}
+
+// Store makes commits durable. A decision is acknowledged only after Commit
+// returns nil.
+type Store interface {
+	Commit(ctx context.Context, c *Commit) error
+}
+
+// Sink receives commits after they are durable (printers, enforcers,
+// notifiers). It must not block for long: the engine calls it inline.
+type Sink interface {
+	Committed(c *Commit)
+}
