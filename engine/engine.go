@@ -1,0 +1,221 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Options configure an Engine.
+type Options struct {
+	Sources  []Source
+	Pipeline *Pipeline
+	Store    Store
+	// Sinks see every commit after it is durable, in order.
+	Sinks []Sink
+	// Queue is the capacity, in batches, of each channel between stages.
+	Queue int
+	// GroupCommit is the most commits merged into one store transaction
+	// when the writer falls behind.
+	GroupCommit int
+	Logger      *slog.Logger
+}
+
+// Engine moves batches from sources through the pipeline to the store:
+//
+//	sources ──batches──► process (one goroutine) ──commits──► writer ──► store, then sinks
+//
+// Channels are bounded, so a slow store holds back the sources instead of
+// dropping anything. On shutdown the engine drains what the sources already
+// handed over before returning.
+type Engine struct {
+	o       Options
+	log     *slog.Logger
+	stats   statsCounters
+	latency *Histogram
+}
+
+type statsCounters struct {
+	lines, events, indicators, deduped, rejected, alerts, decisions atomic.Uint64
+}
+
+// New validates o.
+func New(o Options) (*Engine, error) {
+	if o.Pipeline == nil {
+		return nil, errors.New("engine: no pipeline")
+	}
+	if o.Store == nil {
+		return nil, errors.New("engine: no store")
+	}
+	if o.Queue <= 0 {
+		o.Queue = 64
+	}
+	if o.GroupCommit <= 0 {
+		o.GroupCommit = 64
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Engine{o: o, log: o.Logger.With("component", "engine"), latency: NewHistogram()}, nil
+}
+
+// Stats returns the cumulative counters of this run.
+func (e *Engine) Stats() Stats {
+	s := &e.stats
+	return Stats{
+		Lines: s.lines.Load(), Events: s.events.Load(), Indicators: s.indicators.Load(),
+		Deduped: s.deduped.Load(), Rejected: s.rejected.Load(), Alerts: s.alerts.Load(),
+		Decisions: s.decisions.Load(),
+	}
+}
+
+// Latency is the histogram of arrival-to-durable-decision times.
+func (e *Engine) Latency() *Histogram { return e.latency }
+
+// Run blocks until every source has finished (a replay) or ctx ends (a
+// daemon), then drains and returns. A failing source or store stops the
+// whole engine and its error is returned.
+func (e *Engine) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+
+	in := make(chan Batch, e.o.Queue)
+	commits := make(chan *Commit, e.o.Queue)
+
+	var wg sync.WaitGroup
+	var srcWG sync.WaitGroup
+	for _, s := range e.o.Sources {
+		srcWG.Go(func() {
+			if err := s.Run(ctx, in); err != nil && ctx.Err() == nil {
+				cancel(fmt.Errorf("source %s: %w", s.Name(), err))
+			}
+		})
+	}
+	wg.Go(func() {
+		srcWG.Wait()
+		close(in)
+	})
+	wg.Go(func() {
+		defer close(commits)
+		for b := range in {
+			commits <- e.process(b)
+		}
+	})
+	var storeErr error
+	wg.Go(func() {
+		storeErr = e.write(context.WithoutCancel(ctx), commits)
+		if storeErr != nil {
+			cancel(storeErr)
+			for range commits { // keep upstream moving so it can stop
+			}
+		}
+	})
+	wg.Wait()
+	if storeErr != nil {
+		return storeErr
+	}
+	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}
+
+func (e *Engine) process(b Batch) *Commit {
+	p := e.o.Pipeline
+	c := &Commit{Arrived: b.Arrived, Rejects: b.Rejects}
+	if b.Checkpoint != nil {
+		c.Checkpoints = []Checkpoint{*b.Checkpoint}
+	}
+	st := Stats{Lines: uint64(b.Lines), Rejected: uint64(len(b.Rejects))}
+	for i := range b.Events {
+		ev := &b.Events[i]
+		st.Events++
+		out := p.Process(ev, nil)
+		if out.Duplicate {
+			st.Deduped++
+			continue
+		}
+		if ev.Indicator {
+			st.Indicators++
+			c.Indicators = append(c.Indicators, *ev)
+		}
+		c.Alerts = append(c.Alerts, out.Alerts...)
+		c.Decisions = append(c.Decisions, out.Decisions...)
+	}
+	st.Alerts = uint64(len(c.Alerts))
+	st.Decisions = uint64(len(c.Decisions))
+	c.Stats = st
+	c.Seq = p.Seq()
+	return c
+}
+
+// write commits in order, merging commits that queued up while the previous
+// transaction ran, and hands each durable commit to the sinks.
+func (e *Engine) write(ctx context.Context, commits <-chan *Commit) error {
+	for c := range commits {
+	merge:
+		for n := 1; n < e.o.GroupCommit; n++ {
+			select {
+			case next, ok := <-commits:
+				if !ok {
+					break merge
+				}
+				c.merge(next)
+			default:
+				break merge
+			}
+		}
+		if err := e.o.Store.Commit(ctx, c); err != nil {
+			return fmt.Errorf("commit %d alerts, %d decisions: %w", len(c.Alerts), len(c.Decisions), err)
+		}
+		e.account(c)
+		for _, s := range e.o.Sinks {
+			s.Committed(c)
+		}
+	}
+	return nil
+}
+
+func (e *Engine) account(c *Commit) {
+	s := &e.stats
+	s.lines.Add(c.Stats.Lines)
+	s.events.Add(c.Stats.Events)
+	s.indicators.Add(c.Stats.Indicators)
+	s.deduped.Add(c.Stats.Deduped)
+	s.rejected.Add(c.Stats.Rejected)
+	s.alerts.Add(c.Stats.Alerts)
+	s.decisions.Add(c.Stats.Decisions)
+	if len(c.Decisions) > 0 && !c.Arrived.IsZero() {
+		e.latency.Observe(time.Since(c.Arrived))
+	}
+}
+
+// merge appends next to c; a later checkpoint of the same origin replaces an
+// earlier one.
+func (c *Commit) merge(next *Commit) {
+	c.Indicators = append(c.Indicators, next.Indicators...)
+	c.Alerts = append(c.Alerts, next.Alerts...)
+	c.Decisions = append(c.Decisions, next.Decisions...)
+	c.Rejects = append(c.Rejects, next.Rejects...)
+	for _, cp := range next.Checkpoints {
+		replaced := false
+		for i := range c.Checkpoints {
+			if c.Checkpoints[i].Origin == cp.Origin {
+				c.Checkpoints[i] = cp
+				replaced = true
+			}
+		}
+		if !replaced {
+			c.Checkpoints = append(c.Checkpoints, cp)
+		}
+	}
+	c.Stats.Add(next.Stats)
+	c.Seq = max(c.Seq, next.Seq)
+	if c.Arrived.IsZero() || (!next.Arrived.IsZero() && next.Arrived.Before(c.Arrived)) {
+		c.Arrived = next.Arrived
+	}
+}

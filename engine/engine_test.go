@@ -1,0 +1,245 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// sliceSource hands over fixed batches, then ends (like a replayed file).
+type sliceSource struct {
+	batches []Batch
+	err     error
+}
+
+func (s *sliceSource) Name() string { return "slice" }
+func (s *sliceSource) Run(ctx context.Context, out chan<- Batch) error {
+	for _, b := range s.batches {
+		select {
+		case out <- b:
+		case <-ctx.Done():
+			return nil
+		}
+	}
+	return s.err
+}
+
+// countDetector fires an alert on every third indicator from one source.
+type countDetector struct{ n map[netip.Addr]int }
+
+func (d *countDetector) Observe(ev *Event, tr *Trace) []Alert {
+	if !ev.Indicator {
+		return nil
+	}
+	d.n[ev.Source]++
+	tr.Add(Feed{Scenario: "three", Key: ev.Source.String(), Level: float64(d.n[ev.Source]), Capacity: 3})
+	if d.n[ev.Source]%3 != 0 {
+		return nil
+	}
+	return []Alert{{Time: ev.Time, Scenario: "three", Source: ev.Source, Propose: ActionBlock, Severity: 5}}
+}
+
+type fixedAssessor struct{}
+
+func (fixedAssessor) Assess(a *Alert) { a.Risk = a.Severity; a.Confidence = 1 }
+
+type blockDecider struct{}
+
+func (blockDecider) Decide(a *Alert) []Decision {
+	return []Decision{{Time: a.Time, Action: ActionBlock, Target: netip.PrefixFrom(a.Source, a.Source.BitLen()), TTL: time.Hour, State: StateActive}}
+}
+
+type memStore struct {
+	mu      sync.Mutex
+	commits []*Commit
+	failAt  int
+}
+
+func (m *memStore) Commit(_ context.Context, c *Commit) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.failAt > 0 && len(m.commits)+1 >= m.failAt {
+		return errors.New("disk full")
+	}
+	m.commits = append(m.commits, c)
+	return nil
+}
+
+func (m *memStore) all() (alerts []Alert, decisions []Decision, cps []Checkpoint, st Stats) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, c := range m.commits {
+		alerts = append(alerts, c.Alerts...)
+		decisions = append(decisions, c.Decisions...)
+		cps = append(cps, c.Checkpoints...)
+		st.Add(c.Stats)
+	}
+	return
+}
+
+type recordSink struct{ ids []string }
+
+func (r *recordSink) Committed(c *Commit) {
+	for _, d := range c.Decisions {
+		r.ids = append(r.ids, d.ID)
+	}
+}
+
+func fail(src string, sec int) Event {
+	return Event{Time: time.Date(2026, 11, 23, 10, 0, sec, 0, time.UTC), Type: TypeSSHAuthFailure,
+		Indicator: true, Source: netip.MustParseAddr(src), SourcePort: uint16(40000 + sec)}
+}
+
+func newTestPipeline(t *testing.T, dedup time.Duration) *Pipeline {
+	t.Helper()
+	p, err := NewPipeline(PipelineOptions{Dedup: dedup, Detector: &countDetector{n: map[netip.Addr]int{}},
+		Assessor: fixedAssessor{}, Decider: blockDecider{}, FirstSeq: 41})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestEngineRunCommitsEverythingInOrder(t *testing.T) {
+	var batches []Batch
+	for i := range 10 {
+		b := Batch{Lines: 4, Checkpoint: &Checkpoint{Origin: "auth.log", Offset: int64(100 * (i + 1)), Line: int64(4 * (i + 1))}}
+		for j := range 3 {
+			b.Events = append(b.Events, fail("198.51.100.7", i*3+j))
+		}
+		b.Events = append(b.Events, Event{Type: TypeSSHOther, Time: time.Date(2026, 11, 23, 10, 0, i, 0, time.UTC)})
+		batches = append(batches, b)
+	}
+	st := &memStore{}
+	sink := &recordSink{}
+	e, err := New(Options{Sources: []Source{&sliceSource{batches: batches}}, Pipeline: newTestPipeline(t, 0), Store: st, Sinks: []Sink{sink}, Queue: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Run(t.Context()); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	alerts, decisions, cps, stats := st.all()
+	if len(alerts) != 10 || len(decisions) != 10 {
+		t.Fatalf("got %d alerts, %d decisions, want 10 and 10", len(alerts), len(decisions))
+	}
+	if alerts[0].ID != "al-00000042" || decisions[0].ID != "de-00000043" || decisions[0].AlertID != "al-00000042" {
+		t.Errorf("first IDs = %s %s (alert %s), want al-00000042 de-00000043", alerts[0].ID, decisions[0].ID, decisions[0].AlertID)
+	}
+	ids := slices.Clone(sink.ids)
+	if !slices.IsSorted(ids) || len(ids) != 10 {
+		t.Errorf("sink saw decisions %v, want 10 in order", ids)
+	}
+	if last := cps[len(cps)-1]; last.Offset != 1000 || last.Line != 40 {
+		t.Errorf("last checkpoint = %+v, want offset 1000 line 40", last)
+	}
+	want := Stats{Lines: 40, Events: 40, Indicators: 30, Alerts: 10, Decisions: 10}
+	if stats != want || e.Stats() != want {
+		t.Errorf("stats = %+v (engine %+v), want %+v", stats, e.Stats(), want)
+	}
+}
+
+func TestEngineStoreFailureStopsAndReports(t *testing.T) {
+	var batches []Batch
+	for i := range 50 {
+		batches = append(batches, Batch{Lines: 1, Events: []Event{fail("203.0.113.5", i)}})
+	}
+	st := &memStore{failAt: 2}
+	e, err := New(Options{Sources: []Source{&sliceSource{batches: batches}}, Pipeline: newTestPipeline(t, 0), Store: st, GroupCommit: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = e.Run(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Fatalf("Run = %v, want the store's error", err)
+	}
+}
+
+func TestEngineSourceFailureIsReturned(t *testing.T) {
+	src := &sliceSource{batches: []Batch{{Lines: 1}}, err: errors.New("permission denied")}
+	e, err := New(Options{Sources: []Source{src}, Pipeline: newTestPipeline(t, 0), Store: &memStore{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Run(t.Context()); err == nil || !strings.Contains(err.Error(), "source slice: permission denied") {
+		t.Fatalf("Run = %v, want the source's error", err)
+	}
+}
+
+func TestEngineRejectsAreCounted(t *testing.T) {
+	src := &sliceSource{batches: []Batch{{Lines: 3, Rejects: []Reject{{Origin: "x", Line: 2, Reason: "truncated JSON"}}}}}
+	st := &memStore{}
+	e, _ := New(Options{Sources: []Source{src}, Pipeline: newTestPipeline(t, 0), Store: st})
+	if err := e.Run(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.Stats().Rejected; got != 1 {
+		t.Errorf("Rejected = %d, want 1", got)
+	}
+	if len(st.commits) != 1 || len(st.commits[0].Rejects) != 1 {
+		t.Errorf("reject not committed: %+v", st.commits)
+	}
+}
+
+func TestPipelineDedup(t *testing.T) {
+	p := newTestPipeline(t, 2*time.Second)
+	ev := fail("198.51.100.7", 1)
+	tests := []struct {
+		name string
+		ev   Event
+		dup  bool
+	}{
+		{"first", ev, false},
+		{"same event again", ev, true},
+		{"same event 1s later", func() Event { e := ev; e.Time = e.Time.Add(time.Second); return e }(), true},
+		{"other port", func() Event { e := ev; e.SourcePort++; return e }(), false},
+		{"after the window", func() Event { e := ev; e.Time = e.Time.Add(10 * time.Second); return e }(), false},
+	}
+	for _, tc := range tests {
+		ev := tc.ev
+		if got := p.Process(&ev, nil).Duplicate; got != tc.dup {
+			t.Errorf("%s: Duplicate = %v, want %v", tc.name, got, tc.dup)
+		}
+	}
+}
+
+func TestPipelineTrace(t *testing.T) {
+	p := newTestPipeline(t, 0)
+	var tr Trace
+	for i := range 3 {
+		ev := fail("2001:db8::7", i)
+		p.Process(&ev, &tr)
+	}
+	if len(tr.Feeds) != 3 || tr.Feeds[2].Level != 3 {
+		t.Errorf("feeds = %+v, want 3 with the last at level 3", tr.Feeds)
+	}
+}
+
+func TestCommitMergeKeepsLatestCheckpoint(t *testing.T) {
+	a := &Commit{Checkpoints: []Checkpoint{{Origin: "a", Offset: 1}}, Seq: 3}
+	a.merge(&Commit{Checkpoints: []Checkpoint{{Origin: "a", Offset: 9}, {Origin: "b", Offset: 2}}, Seq: 7})
+	want := []Checkpoint{{Origin: "a", Offset: 9}, {Origin: "b", Offset: 2}}
+	if !slices.Equal(a.Checkpoints, want) || a.Seq != 7 {
+		t.Errorf("merge = %+v seq %d, want %+v seq 7", a.Checkpoints, a.Seq, want)
+	}
+}
+
+func TestHistogramQuantile(t *testing.T) {
+	h := NewHistogram()
+	for range 98 {
+		h.Observe(10 * time.Microsecond)
+	}
+	h.Observe(3 * time.Millisecond)
+	h.Observe(3 * time.Millisecond)
+	if got := h.Quantile(0.5); got != 16*time.Microsecond {
+		t.Errorf("p50 = %v, want 16µs", got)
+	}
+	if got := h.Quantile(0.99); got != 4096*time.Microsecond {
+		t.Errorf("p99 = %v, want 4.096ms", got)
+	}
+}
