@@ -1,0 +1,157 @@
+// Package control is phantomsoc's local control API: the process that owns
+// the store (daemon or console) serves it on a unix socket only its user can
+// open; CLI commands are its clients while that process runs.
+package control
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Status is what `phantomsoc status` shows about a running engine.
+type Status struct {
+	PID        int       `json:"pid"`
+	Mode       string    `json:"mode"`
+	Version    string    `json:"version"`
+	Started    time.Time `json:"started"`
+	DB         string    `json:"db"`
+	DryRun     bool      `json:"dry_run"`
+	Sources    []string  `json:"sources"`
+	Lines      uint64    `json:"lines"`
+	Events     uint64    `json:"events"`
+	Indicators uint64    `json:"indicators"`
+	Deduped    uint64    `json:"deduped"`
+	Rejected   uint64    `json:"rejected"`
+	Alerts     uint64    `json:"alerts"`
+	Decisions  uint64    `json:"decisions"`
+	// LatencyP99 is the arrival-to-durable-decision p99 upper bound.
+	LatencyP99 string `json:"latency_p99"`
+}
+
+// StatusFunc reports the current status; it must be safe to call from any
+// goroutine.
+type StatusFunc func() Status
+
+// Server serves the control API.
+type Server struct {
+	socket string
+	status StatusFunc
+	log    *slog.Logger
+	ready  chan struct{}
+}
+
+// NewServer returns a server for socket; status is required.
+func NewServer(socket string, status StatusFunc, logger *slog.Logger) (*Server, error) {
+	if socket == "" {
+		return nil, errors.New("control: empty socket path")
+	}
+	if status == nil {
+		return nil, errors.New("control: no status function")
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Server{socket: socket, status: status, log: logger.With("component", "control"), ready: make(chan struct{})}, nil
+}
+
+// Ready is closed once the socket accepts connections.
+func (s *Server) Ready() <-chan struct{} { return s.ready }
+
+// Run listens until ctx ends, then removes the socket.
+func (s *Server) Run(ctx context.Context) error {
+	if err := os.MkdirAll(filepath.Dir(s.socket), 0o700); err != nil {
+		return fmt.Errorf("control socket dir: %w", err)
+	}
+	// A socket left by a killed process would make Listen fail; only remove
+	// it when nobody answers on it.
+	if c, err := net.DialTimeout("unix", s.socket, 200*time.Millisecond); err == nil {
+		c.Close()
+		return fmt.Errorf("control socket %s: another phantomsoc process is serving it", s.socket)
+	}
+	_ = os.Remove(s.socket)
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "unix", s.socket)
+	if err != nil {
+		return fmt.Errorf("control socket %s: %w", s.socket, err)
+	}
+	if err := os.Chmod(s.socket, 0o600); err != nil {
+		ln.Close()
+		return fmt.Errorf("control socket %s: %w", s.socket, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(s.status())
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	s.log.Info("control socket listening", "socket", s.socket)
+	close(s.ready)
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		return fmt.Errorf("control socket %s: %w", s.socket, err)
+	}
+	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	err = srv.Shutdown(shutCtx)
+	<-errc
+	_ = os.Remove(s.socket)
+	return err
+}
+
+// ErrNotRunning means no process answers on the socket.
+var ErrNotRunning = errors.New("no phantomsoc process is serving the control socket")
+
+// Client talks to a running Server.
+type Client struct {
+	socket string
+	http   *http.Client
+}
+
+// NewClient returns a client for socket.
+func NewClient(socket string) *Client {
+	return &Client{socket: socket, http: &http.Client{
+		Timeout: 5 * time.Second,
+		Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", socket)
+		}},
+	}}
+}
+
+// Status asks the running process for its status.
+func (c *Client) Status(ctx context.Context) (Status, error) {
+	var st Status
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://phantomsoc/v1/status", nil)
+	if err != nil {
+		return st, err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		var op *net.OpError
+		if errors.As(err, &op) {
+			return st, fmt.Errorf("%w (%s)", ErrNotRunning, c.socket)
+		}
+		return st, fmt.Errorf("control %s: %w", c.socket, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return st, fmt.Errorf("control %s: %s: %s", c.socket, resp.Status, b)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		return st, fmt.Errorf("control %s: decode status: %w", c.socket, err)
+	}
+	return st, nil
+}

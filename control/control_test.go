@@ -1,0 +1,54 @@
+package control
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestStatusRoundTrip(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "ctl.sock")
+	srv, err := NewServer(sock, func() Status { return Status{PID: 7, Mode: "daemon", Alerts: 3} }, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+
+	select {
+	case <-srv.Ready():
+	case err := <-done:
+		t.Fatalf("Run = %v before ready", err)
+	}
+	st, err := NewClient(sock).Status(t.Context())
+	if err != nil {
+		t.Fatalf("Status = %v", err)
+	}
+	if st.PID != 7 || st.Alerts != 3 || st.Mode != "daemon" {
+		t.Errorf("Status = %+v, want pid 7, 3 alerts, daemon", st)
+	}
+	fi, err := os.Stat(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if perm := fi.Mode().Perm(); perm != 0o600 {
+		t.Errorf("socket mode = %v, want 0600", perm)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run = %v", err)
+	}
+	if _, err := os.Stat(sock); !os.IsNotExist(err) {
+		t.Errorf("socket left behind after shutdown: %v", err)
+	}
+}
+
+func TestClientNotRunning(t *testing.T) {
+	_, err := NewClient(filepath.Join(t.TempDir(), "none.sock")).Status(t.Context())
+	if !errors.Is(err, ErrNotRunning) {
+		t.Fatalf("Status = %v, want ErrNotRunning", err)
+	}
+}
