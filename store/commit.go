@@ -1,0 +1,480 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/phantomsoc/phantomsoc/engine"
+)
+
+// MaxSourceUsers bounds the user names kept per source.
+const MaxSourceUsers = 8
+
+// SourceSummary is the per-source indicator index entry.
+type SourceSummary struct {
+	// Source is the address; invalid when the source is an unresolved Host.
+	Source netip.Addr `json:"source"`
+	Host   string     `json:"host,omitempty"`
+	// First and Last are event times of the first and last indicators.
+	First time.Time `json:"first"`
+	Last  time.Time `json:"last"`
+	// Count is the number of indicator occurrences (Event.N).
+	Count  uint64            `json:"count"`
+	ByType map[string]uint64 `json:"by_type,omitempty"`
+	// Users are the most recently named users, oldest first, at most
+	// MaxSourceUsers.
+	Users []string `json:"users,omitempty"`
+}
+
+func (s *SourceSummary) addUser(u string) {
+	if u == "" {
+		return
+	}
+	if i := slices.Index(s.Users, u); i >= 0 {
+		s.Users = slices.Delete(s.Users, i, i+1)
+	}
+	s.Users = append(s.Users, u)
+	if n := len(s.Users) - MaxSourceUsers; n > 0 {
+		s.Users = slices.Delete(s.Users, 0, n)
+	}
+}
+
+func (s *SourceSummary) addEvent(ev *engine.Event) {
+	n := uint64(ev.N())
+	s.Count += n
+	if s.ByType == nil {
+		s.ByType = make(map[string]uint64, 4)
+	}
+	s.ByType[ev.Type] += n
+	s.widen(ev.Time, ev.Time)
+	s.addUser(ev.User)
+}
+
+func (s *SourceSummary) widen(first, last time.Time) {
+	if !first.IsZero() && (s.First.IsZero() || first.Before(s.First)) {
+		s.First = first
+	}
+	if last.After(s.Last) {
+		s.Last = last
+	}
+}
+
+// merge folds o (newer) into s.
+func (s *SourceSummary) merge(o *SourceSummary) {
+	s.Count += o.Count
+	if s.ByType == nil {
+		s.ByType = make(map[string]uint64, len(o.ByType))
+	}
+	for t, n := range o.ByType {
+		s.ByType[t] += n
+	}
+	s.widen(o.First, o.Last)
+	for _, u := range o.Users {
+		s.addUser(u)
+	}
+}
+
+type sourceAgg struct {
+	key []byte
+	sum *SourceSummary
+}
+
+// aggregateSources folds a commit's indicators into one summary per
+// distinct source, sorted by key, so the transaction does one Put each (in
+// key order, which bbolt likes).
+func aggregateSources(evs []engine.Event) []sourceAgg {
+	if len(evs) == 0 {
+		return nil
+	}
+	idx := make(map[string]int)
+	var out []sourceAgg
+	for i := range evs {
+		ev := &evs[i]
+		k := sourceKey(ev.Source, ev.SourceHost)
+		if k == nil {
+			continue
+		}
+		j, ok := idx[string(k)]
+		if !ok {
+			j = len(out)
+			idx[string(k)] = j
+			s := &SourceSummary{Source: ev.Source}
+			if !ev.Source.IsValid() {
+				s.Host = ev.SourceHost
+			}
+			out = append(out, sourceAgg{key: k, sum: s})
+		}
+		out[j].sum.addEvent(ev)
+	}
+	slices.SortFunc(out, func(a, b sourceAgg) int { return bytes.Compare(a.key, b.key) })
+	return out
+}
+
+// alertDetail is what an alert's audit record says about it.
+type alertDetail struct {
+	Scenario   string    `json:"scenario"`
+	Key        string    `json:"key"`
+	Source     string    `json:"source,omitempty"`
+	Prefixes   []string  `json:"prefixes,omitempty"`
+	Severity   float64   `json:"severity"`
+	Risk       float64   `json:"risk"`
+	Confidence float64   `json:"confidence"`
+	Count      int       `json:"count"`
+	Propose    string    `json:"propose"`
+	First      time.Time `json:"first"`
+}
+
+// decisionDetail is what a decision's audit record says about it.
+type decisionDetail struct {
+	AlertID  string        `json:"alert_id"`
+	Scenario string        `json:"scenario"`
+	Action   string        `json:"action"`
+	Target   string        `json:"target"`
+	TTL      time.Duration `json:"ttl"`
+	Expires  time.Time     `json:"expires"`
+	Auto     bool          `json:"auto"`
+	State    string        `json:"state"`
+	Offense  int           `json:"offense"`
+	Risk     float64       `json:"risk"`
+	Reason   string        `json:"reason"`
+	Gateways []string      `json:"gateways,omitempty"`
+}
+
+// Commit writes c in one transaction: alerts, decisions, offenders,
+// checkpoints, rejects (capped), the per-source index, stats, the ID
+// sequence and an audit record per alert and decision. Either all of it
+// lands or none.
+func (db *DB) Commit(ctx context.Context, c *engine.Commit) error {
+	if c == nil {
+		return errors.New("commit: nil commit")
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	srcs := aggregateSources(c.Indicators)
+	return db.update("commit", func(tx *bolt.Tx) error {
+		w, err := newAuditWriter(tx)
+		if err != nil {
+			return err
+		}
+		if err := db.putCheckpoints(tx, c.Checkpoints); err != nil {
+			return err
+		}
+		if err := putAlerts(tx, w, c.Alerts); err != nil {
+			return err
+		}
+		if err := putDecisions(tx, w, c.Decisions); err != nil {
+			return err
+		}
+		if err := db.putRejects(tx, c.Rejects); err != nil {
+			return err
+		}
+		if err := putSources(tx, srcs); err != nil {
+			return err
+		}
+		if err := putMeta(tx, c.Stats, c.Seq); err != nil {
+			return err
+		}
+		return w.flush()
+	})
+}
+
+func (db *DB) putCheckpoints(tx *bolt.Tx, cps []engine.Checkpoint) error {
+	if len(cps) == 0 {
+		return nil
+	}
+	b, err := bucket(tx, bucketCheckpoints)
+	if err != nil {
+		return err
+	}
+	for i := range cps {
+		cp := &cps[i]
+		if cp.Origin == "" {
+			return errors.New("checkpoint: empty origin")
+		}
+		v, err := encode(cp)
+		if err != nil {
+			return fmt.Errorf("checkpoint %s: %w", cp.Origin, err)
+		}
+		if err := b.Put([]byte(cp.Origin), v); err != nil {
+			return fmt.Errorf("checkpoint %s: %w", cp.Origin, err)
+		}
+	}
+	return nil
+}
+
+// putEntity stores val under a time-ordered key and indexes id → key,
+// moving the entry when a re-committed entity's time changed. existed
+// reports whether id was already stored.
+func putEntity(b, ids *bolt.Bucket, id string, t time.Time, val []byte) (existed bool, err error) {
+	if id == "" {
+		return false, errors.New("empty ID")
+	}
+	old := ids.Get([]byte(id))
+	seq, ok := idSeq(id)
+	if !ok {
+		if seq, err = b.NextSequence(); err != nil {
+			return false, err
+		}
+	}
+	key := entityKey(t, seq)
+	if old == nil || !bytes.Equal(old, key) {
+		if b.Get(key) != nil {
+			// Another ID maps to the same time and number ("x-1", "y-1"):
+			// keep both with a bucket-unique sequence in the high half.
+			n, err := b.NextSequence()
+			if err != nil {
+				return false, err
+			}
+			binary.BigEndian.PutUint64(key[8:], n|1<<63)
+		}
+	}
+	if old != nil && !bytes.Equal(old, key) {
+		if err := b.Delete(old); err != nil {
+			return false, err
+		}
+	}
+	if err := b.Put(key, val); err != nil {
+		return false, err
+	}
+	if old == nil || !bytes.Equal(old, key) {
+		if err := ids.Put([]byte(id), key); err != nil {
+			return false, err
+		}
+	}
+	return old != nil, nil
+}
+
+func putAlerts(tx *bolt.Tx, w *auditWriter, alerts []engine.Alert) error {
+	if len(alerts) == 0 {
+		return nil
+	}
+	b, err := bucket(tx, bucketAlerts)
+	if err != nil {
+		return err
+	}
+	ids, err := bucket(tx, bucketAlertIDs)
+	if err != nil {
+		return err
+	}
+	for i := range alerts {
+		a := &alerts[i]
+		v, err := encode(a)
+		if err != nil {
+			return fmt.Errorf("alert %s: %w", a.ID, err)
+		}
+		existed, err := putEntity(b, ids, a.ID, a.Time, v)
+		if err != nil {
+			return fmt.Errorf("alert %q: %w", a.ID, err)
+		}
+		d := alertDetail{
+			Scenario: a.Scenario, Key: a.Key, Severity: a.Severity, Risk: a.Risk,
+			Confidence: a.Confidence, Count: a.Count, Propose: a.Propose, First: a.First,
+		}
+		if a.Source.IsValid() {
+			d.Source = a.Source.String()
+		}
+		for _, p := range a.Prefixes {
+			d.Prefixes = append(d.Prefixes, engine.PrefixString(p))
+		}
+		action := ActionAlertRaised
+		if existed {
+			action = ActionAlertUpdated
+		}
+		if err := w.addDetail(a.Time, action, a.ID, &d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func putDecisions(tx *bolt.Tx, w *auditWriter, ds []engine.Decision) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	b, err := bucket(tx, bucketDecisions)
+	if err != nil {
+		return err
+	}
+	ids, err := bucket(tx, bucketDecisionIDs)
+	if err != nil {
+		return err
+	}
+	offs, err := bucket(tx, bucketOffenders)
+	if err != nil {
+		return err
+	}
+	for i := range ds {
+		d := &ds[i]
+		refused := d.State == engine.StateRefused
+		if !refused && !d.Target.IsValid() {
+			return fmt.Errorf("decision %q: invalid target", d.ID)
+		}
+		v, err := encode(d)
+		if err != nil {
+			return fmt.Errorf("decision %s: %w", d.ID, err)
+		}
+		existed, err := putEntity(b, ids, d.ID, d.Time, v)
+		if err != nil {
+			return fmt.Errorf("decision %q: %w", d.ID, err)
+		}
+		if !refused {
+			if err := putOffender(offs, d); err != nil {
+				return fmt.Errorf("decision %s: offender %s: %w", d.ID, d.TargetString(), err)
+			}
+		}
+		action := ActionDecisionCreated
+		switch {
+		case refused:
+			action = ActionDecisionRefused
+		case existed:
+			action = ActionDecisionUpdated
+		}
+		det := decisionDetail{
+			AlertID: d.AlertID, Scenario: d.Scenario, Action: d.Action, Target: d.TargetString(),
+			TTL: d.TTL, Expires: d.Expires, Auto: d.Auto, State: d.State, Offense: d.Offense,
+			Risk: d.Risk, Reason: d.Reason, Gateways: d.Gateways,
+		}
+		if err := w.addDetail(d.Time, action, d.ID, &det); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// putOffender records d as the target's latest offense unless the stored
+// one is newer (commits replayed out of order).
+func putOffender(b *bolt.Bucket, d *engine.Decision) error {
+	k := offenderKey(d.Target)
+	if v := b.Get(k); v != nil {
+		var old engine.Offender
+		if err := decode("offender", v, &old); err == nil && old.Last.After(d.Time) && old.Count >= d.Offense {
+			return nil
+		}
+	}
+	v, err := encode(&engine.Offender{Target: d.Target.Masked(), Count: d.Offense, Last: d.Time, Expires: d.Expires})
+	if err != nil {
+		return err
+	}
+	return b.Put(k, v)
+}
+
+func (w *auditWriter) addDetail(t time.Time, action, subject string, detail any) error {
+	d, err := json.Marshal(detail)
+	if err != nil {
+		return fmt.Errorf("audit %s %s: %w", action, subject, err)
+	}
+	_, err = w.add(AuditRecord{Time: t, Actor: ActorEngine, Action: action, Subject: subject, Detail: d})
+	return err
+}
+
+func (db *DB) putRejects(tx *bolt.Tx, rs []engine.Reject) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	b, err := bucket(tx, bucketRejects)
+	if err != nil {
+		return err
+	}
+	var last uint64
+	for i := range rs {
+		r := rs[i]
+		if len(r.Raw) > engine.RejectRawMax {
+			r.Raw = r.Raw[:engine.RejectRawMax]
+		}
+		v, err := encode(&r)
+		if err != nil {
+			return fmt.Errorf("reject %s:%d: %w", r.Origin, r.Line, err)
+		}
+		if last, err = b.NextSequence(); err != nil {
+			return err
+		}
+		if err := b.Put(u64(last), v); err != nil {
+			return fmt.Errorf("reject %s:%d: %w", r.Origin, r.Line, err)
+		}
+	}
+	if last <= uint64(db.maxRejects) {
+		return nil
+	}
+	// Keys are the bucket's own sequence, so everything at or below
+	// last-max is older than the newest max.
+	cut := u64(last - uint64(db.maxRejects) + 1)
+	var old [][]byte
+	c := b.Cursor()
+	for k, _ := c.First(); k != nil && bytes.Compare(k, cut) < 0; k, _ = c.Next() {
+		old = append(old, bytes.Clone(k))
+	}
+	for _, k := range old {
+		if err := b.Delete(k); err != nil {
+			return fmt.Errorf("cap rejects: %w", err)
+		}
+	}
+	return nil
+}
+
+func putSources(tx *bolt.Tx, srcs []sourceAgg) error {
+	if len(srcs) == 0 {
+		return nil
+	}
+	b, err := bucket(tx, bucketSources)
+	if err != nil {
+		return err
+	}
+	for _, s := range srcs {
+		sum := s.sum
+		if v := b.Get(s.key); v != nil {
+			old, err := decodeSource(v)
+			if err != nil {
+				return fmt.Errorf("source %x: %w", s.key, err)
+			}
+			old.merge(sum)
+			sum = &old
+		}
+		v, err := encode(sum)
+		if err != nil {
+			return fmt.Errorf("source %x: %w", s.key, err)
+		}
+		if err := b.Put(s.key, v); err != nil {
+			return fmt.Errorf("source %x: %w", s.key, err)
+		}
+	}
+	return nil
+}
+
+func putMeta(tx *bolt.Tx, st engine.Stats, seq uint64) error {
+	meta, err := bucket(tx, bucketMeta)
+	if err != nil {
+		return err
+	}
+	if st != (engine.Stats{}) {
+		var cur engine.Stats
+		if v := meta.Get([]byte(metaStats)); v != nil {
+			if err := decode("stats", v, &cur); err != nil {
+				return err
+			}
+		}
+		cur.Add(st)
+		v, err := encode(&cur)
+		if err != nil {
+			return err
+		}
+		if err := meta.Put([]byte(metaStats), v); err != nil {
+			return err
+		}
+	}
+	if v := meta.Get([]byte(metaSeq)); len(v) != 8 || binary.BigEndian.Uint64(v) < seq {
+		if err := meta.Put([]byte(metaSeq), u64(seq)); err != nil {
+			return err
+		}
+	}
+	return nil
+}

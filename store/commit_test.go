@@ -1,0 +1,140 @@
+package store
+
+import (
+	"context"
+	"math"
+	"net/netip"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/phantomsoc/phantomsoc/engine"
+)
+
+// snapshot is everything a commit can change.
+type snapshot struct {
+	Info    Info
+	Stats   engine.Stats
+	Seq     uint64
+	Audit   VerifyReport
+	CP      *engine.Checkpoint
+	Sources []SourceSummary
+	Offs    []engine.Offender
+}
+
+func snap(t *testing.T, db *DB) snapshot {
+	t.Helper()
+	var s snapshot
+	var err error
+	must := func(e error) {
+		if e != nil && err == nil {
+			err = e
+		}
+	}
+	s.Info, err = db.Info()
+	st, e := db.Stats()
+	s.Stats = st
+	must(e)
+	s.Seq, e = db.Seq()
+	must(e)
+	s.Audit, e = db.VerifyAudit()
+	must(e)
+	s.CP, e = db.Checkpoint("/var/log/auth.log")
+	must(e)
+	s.Sources, e = db.Sources(0)
+	must(e)
+	s.Offs, e = db.Offenders()
+	must(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestCommitAtomic(t *testing.T) {
+	tests := []struct {
+		name   string
+		ctx    func() context.Context
+		mutate func(c *engine.Commit)
+		want   string
+	}{
+		{"decision with invalid target", nil, func(c *engine.Commit) {
+			c.Decisions[1].State = engine.StateActive
+			c.Decisions[1].Target = netip.Prefix{}
+		}, "invalid target"},
+		{"decision with unencodable risk", nil, func(c *engine.Commit) { c.Decisions[1].Risk = math.NaN() }, "unsupported value"},
+		{"alert without ID", nil, func(c *engine.Commit) { c.Alerts[2].ID = "" }, "empty ID"},
+		{"alert with unencodable confidence", nil, func(c *engine.Commit) { c.Alerts[2].Confidence = math.Inf(1) }, "unsupported value"},
+		{"checkpoint without origin", nil, func(c *engine.Commit) {
+			c.Checkpoints = append(c.Checkpoints, engine.Checkpoint{})
+		}, "empty origin"},
+		{"cancelled context", func() context.Context {
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			return ctx
+		}, func(*engine.Commit) {}, "context canceled"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			db := openTest(t)
+			if err := db.Commit(t.Context(), sampleCommit(0, 20)); err != nil {
+				t.Fatal(err)
+			}
+			before := snap(t, db)
+			c := sampleCommit(1, 20)
+			tc.mutate(c)
+			ctx := t.Context()
+			if tc.ctx != nil {
+				ctx = tc.ctx()
+			}
+			err := db.Commit(ctx, c)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Commit = %v, want an error containing %q", err, tc.want)
+			}
+			if after := snap(t, db); !reflect.DeepEqual(after, before) {
+				t.Errorf("failed commit changed the store:\nbefore %+v\nafter  %+v", before, after)
+			}
+			if _, err := db.Alert(c.Alerts[0].ID); err == nil {
+				t.Errorf("alert %s of the failed commit was stored", c.Alerts[0].ID)
+			}
+			// The store still takes good commits.
+			if err := db.Commit(t.Context(), sampleCommit(1, 20)); err != nil {
+				t.Errorf("Commit after failure = %v", err)
+			}
+		})
+	}
+}
+
+func TestNilCommit(t *testing.T) {
+	db := openTest(t)
+	if err := db.Commit(t.Context(), nil); err == nil {
+		t.Error("Commit(nil) = nil, want an error")
+	}
+}
+
+func TestSourceIndexMerges(t *testing.T) {
+	db := openTest(t)
+	src := netip.MustParseAddr("2001:db8::7")
+	for i := range 3 {
+		c := &engine.Commit{}
+		for j := range 5 {
+			c.Indicators = append(c.Indicators, engine.Event{
+				Time: t0.Add(timeDur(i*5 + j)), Type: engine.TypeSSHAuthFailure, Source: src,
+				User: "u" + string(rune('a'+i*5+j)), Count: 2,
+			})
+		}
+		if err := db.Commit(t.Context(), c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := db.Sources(0)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("Sources = %+v, %v; want one", got, err)
+	}
+	s := got[0]
+	wantUsers := []string{"uh", "ui", "uj", "uk", "ul", "um", "un", "uo"}
+	if s.Source != src || s.Count != 30 || s.ByType[engine.TypeSSHAuthFailure] != 30 ||
+		!s.First.Equal(t0) || !s.Last.Equal(t0.Add(timeDur(14))) || !reflect.DeepEqual(s.Users, wantUsers) {
+		t.Errorf("Sources()[0] = %+v, want %v count 30, users %v", s, src, wantUsers)
+	}
+}
