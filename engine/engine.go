@@ -141,7 +141,7 @@ func (e *Engine) process(b Batch) *Commit {
 		}
 		if ev.Indicator {
 			st.Indicators++
-			c.Indicators = append(c.Indicators, *ev)
+			c.Indicators = append(c.Indicators, IndicatorOf(ev))
 		}
 		c.Alerts = append(c.Alerts, out.Alerts...)
 		c.Decisions = append(c.Decisions, out.Decisions...)

@@ -111,9 +111,9 @@ func (s *Stats) Add(o Stats) {
 // The store writes it in one transaction, with an audit record for every
 // alert and decision.
 type Commit struct {
-	// Indicators are the indicator events of these batches; the store keeps
-	// a per-source index of them, not every line.
-	Indicators  []Event
+	// Indicators are the indicator events of these batches, slimmed; the
+	// store keeps a per-source index of them, not every line.
+	Indicators  []Indicator
 	Alerts      []Alert
 	Decisions   []Decision
 	Checkpoints []Checkpoint
@@ -125,6 +125,25 @@ type Commit struct {
 	// persists it so IDs never repeat across restarts.
 	Seq uint64
 }
+
+// Indicator is the part of an indicator event the store's per-source
+// index needs: small, so commits stay cheap to build and merge.
+type Indicator struct {
+	Time       time.Time
+	Source     netip.Addr
+	SourceHost string
+	Type       string
+	User       string
+	Count      int
+}
+
+// IndicatorOf slims ev.
+func IndicatorOf(ev *Event) Indicator {
+	return Indicator{Time: ev.Time, Source: ev.Source, SourceHost: ev.SourceHost, Type: ev.Type, User: ev.User, Count: ev.Count}
+}
+
+// N returns how many occurrences the indicator stands for (at least one).
+func (i *Indicator) N() int { return max(i.Count, 1) }
 
 // Store makes commits durable. A decision is acknowledged only after Commit
 // returns nil.

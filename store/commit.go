@@ -48,7 +48,7 @@ func (s *SourceSummary) addUser(u string) {
 	}
 }
 
-func (s *SourceSummary) addEvent(ev *engine.Event) {
+func (s *SourceSummary) addEvent(ev *engine.Indicator) {
 	n := uint64(ev.N())
 	s.Count += n
 	if s.ByType == nil {
@@ -91,7 +91,7 @@ type sourceAgg struct {
 // aggregateSources folds a commit's indicators into one summary per
 // distinct source, sorted by key, so the transaction does one Put each (in
 // key order, which bbolt likes).
-func aggregateSources(evs []engine.Event) []sourceAgg {
+func aggregateSources(evs []engine.Indicator) []sourceAgg {
 	if len(evs) == 0 {
 		return nil
 	}

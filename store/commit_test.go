@@ -118,7 +118,7 @@ func TestSourceIndexMerges(t *testing.T) {
 	for i := range 3 {
 		c := &engine.Commit{}
 		for j := range 5 {
-			c.Indicators = append(c.Indicators, engine.Event{
+			c.Indicators = append(c.Indicators, engine.Indicator{
 				Time: t0.Add(timeDur(i*5 + j)), Type: engine.TypeSSHAuthFailure, Source: src,
 				User: "u" + string(rune('a'+i*5+j)), Count: 2,
 			})

@@ -49,6 +49,7 @@ func sampleCommit(i, nInd int) *engine.Commit {
 		Stats:       engine.Stats{Lines: uint64(nInd + 10), Events: uint64(nInd + 5), Indicators: uint64(nInd), Alerts: 3, Decisions: 2},
 		Arrived:     at,
 	}
+	var evidence []engine.Event
 	for j := range nInd {
 		ev := engine.Event{
 			Time:      at.Add(time.Duration(j) * time.Millisecond),
@@ -67,7 +68,8 @@ func sampleCommit(i, nInd int) *engine.Commit {
 			ev.Source = netip.Addr{}
 			ev.SourceHost = "scanner.example"
 		}
-		c.Indicators = append(c.Indicators, ev)
+		evidence = append(evidence, ev)
+		c.Indicators = append(c.Indicators, engine.IndicatorOf(&ev))
 	}
 	for k := range 3 {
 		src := netip.AddrFrom4([4]byte{198, 51, 100, byte(k)})
@@ -75,7 +77,7 @@ func sampleCommit(i, nInd int) *engine.Commit {
 			ID: fmt.Sprintf("al-%08d", seq), Time: at.Add(time.Duration(k) * time.Second), First: at.Add(-time.Minute),
 			Scenario: []string{"ssh-bf", "ssh-slow-bf", "ssh-user-enum"}[k], Description: "brute force <ssh> & co",
 			Severity: 6, Key: src.String(), Source: src, Sources: 1, Host: "gw1", Users: []string{"root", "admin"},
-			Count: 12, Evidence: c.Indicators[:min(2, len(c.Indicators))], Propose: "block",
+			Count: 12, Evidence: evidence[:min(2, len(evidence))], Propose: "block",
 			Labels: map[string]string{"team": "ops"}, Risk: 7.5, Confidence: 0.9,
 			Factors: []engine.Factor{{Name: "volume", Value: 3, Why: "12 failures"}},
 			Blast:   engine.BlastRadius{Assets: []string{"gw1"}, Addresses: 1},

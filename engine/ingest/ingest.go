@@ -105,6 +105,11 @@ func (bt *batcher) add(p LineParser, raw string, lineno int64, cut bool, maxLine
 		if ev.Raw == "" {
 			ev.Raw = raw
 		}
+		if bt.b.Events == nil {
+			// One allocation per batch instead of log2(max) growth copies
+			// of a large struct.
+			bt.b.Events = make([]engine.Event, 0, bt.max)
+		}
 		bt.b.Events = append(bt.b.Events, ev)
 	}
 }
