@@ -99,8 +99,11 @@ func TestGoldenOpenSSH(t *testing.T) {
 		if id == "E14" && ev.Count < 2 {
 			t.Errorf("line %d: Parse(%q) count = %d, want >= 2", i+1, line, ev.Count)
 		}
-		if ev.Type != engine.TypeSSHOther && !ev.Indicator {
+		if ev.Type != engine.TypeSSHOther && !ev.Indicator && ev.Pattern != patPAMAuthFailure {
 			unattributed++
+		}
+		if ev.Pattern == patPAMAuthFailure && ev.Indicator {
+			t.Errorf("line %d: Parse(%q): a pam_unix(sshd:auth) failure counted as an indicator; sshd's own Failed line already counts that attempt", i+1, line)
 		}
 		checkInvariants(t, line, ev, rec, err)
 	}

@@ -390,7 +390,9 @@ func matchSSHD(m *match, msg string, preauth bool) bool {
 	case 'a':
 		// Old style "sshd(pam_unix)[pid]: authentication failure; …".
 		if rest, ok := strings.CutPrefix(msg, "authentication failure; "); ok {
-			return pamAuthFailure(m, rest)
+			// Old sshd(pam_unix) logs carry no sshd failure line of their
+			// own: this is the attempt.
+			return pamAuthFailure(m, rest, true)
 		}
 	case 'c':
 		if strings.HasPrefix(msg, "check pass; user unknown") {

@@ -267,7 +267,10 @@ func pamModule(m *match, msg string) bool {
 	}
 	switch {
 	case strings.HasPrefix(rest, "authentication failure; "):
-		return pamAuthFailure(m, rest[len("authentication failure; "):])
+		// sshd logs its own "Failed password" line for the same attempt:
+		// counting both would double every failure (and turn a user's
+		// three typos into six), so this line only names the peer.
+		return pamAuthFailure(m, rest[len("authentication failure; "):], false)
 	case strings.HasPrefix(rest, "check pass; "):
 		return other(m, patPAMCheckPass)
 	case strings.HasPrefix(rest, "session opened for user "), strings.HasPrefix(rest, "session closed for user "):
@@ -276,9 +279,11 @@ func pamModule(m *match, msg string) bool {
 	return false
 }
 
-func pamAuthFailure(m *match, kv string) bool {
+// pamAuthFailure reads PAM's failure fields; indicator is false where sshd
+// reports the same attempt itself.
+func pamAuthFailure(m *match, kv string, indicator bool) bool {
 	rhost, user := pamFields(kv)
-	m.set(patPAMAuthFailure, engine.TypeSSHAuthFailure, true)
+	m.set(patPAMAuthFailure, engine.TypeSSHAuthFailure, indicator)
 	m.user = user
 	m.byPID = true
 	if rhost != "" {
