@@ -23,46 +23,17 @@ type campaign struct {
 	pending   bool
 }
 
-// group is the low-volume sources of one /prefix_v4 (/prefix_v6) and the
-// range they span. Adding a source costs O(1); removing one costs O(1)
-// and marks the range stale when it was an end of it.
+// group is the low-volume sources of one /prefix_v4 (/prefix_v6). Adding
+// or removing a source costs O(1); clusters are computed only when the
+// campaign may fire.
 type group struct {
 	members []netip.Addr
-	lo, hi  netip.Addr
-	stale   bool
 }
 
 // add appends a and returns its index in members.
 func (g *group) add(a netip.Addr) int {
 	g.members = append(g.members, a)
-	if !g.stale {
-		if len(g.members) == 1 || a.Less(g.lo) {
-			g.lo = a
-		}
-		if len(g.members) == 1 || g.hi.Less(a) {
-			g.hi = a
-		}
-	}
 	return len(g.members) - 1
-}
-
-// cover is the smallest prefix holding every member (never wider than the
-// group).
-func (g *group) cover() netip.Prefix {
-	if g.stale {
-		g.lo, g.hi = g.members[0], g.members[0]
-		for _, m := range g.members[1:] {
-			if m.Less(g.lo) {
-				g.lo = m
-			}
-			if g.hi.Less(m) {
-				g.hi = m
-			}
-		}
-		g.stale = false
-	}
-	p, _ := g.lo.Prefix(commonBits(g.lo, g.hi))
-	return p
 }
 
 type srcInfo struct {
@@ -116,8 +87,6 @@ func (c *campaign) removeLow(rt *scenarioRT, a netip.Addr, gi int) {
 	g.members = g.members[:last]
 	if len(g.members) == 0 {
 		delete(c.groups, p)
-	} else if a == g.lo || a == g.hi {
-		g.stale = true
 	}
 }
 
@@ -166,13 +135,58 @@ func coveredBy(ps []netip.Prefix, p netip.Prefix) bool {
 	return false
 }
 
-// dense returns the covering prefixes of the dense groups, sorted.
+// clusters returns the smallest prefixes over the dense clusters of the
+// group's members. A /24 that holds a tight cluster and a few scattered
+// campaign sources must yield the cluster's /28, not the /24: blocking
+// should cover the attackers, not their neighbours.
+func (g *group) clusters(minDense int) []netip.Prefix {
+	if len(g.members) < minDense {
+		return nil
+	}
+	addrs := slices.Clone(g.members)
+	slices.SortFunc(addrs, func(a, b netip.Addr) int { return a.Compare(b) })
+	return appendClusters(nil, addrs, minDense)
+}
+
+// appendClusters emits sorted addrs as their covering prefix when that
+// prefix is dense, else splits it in halves and drops halves with fewer
+// than minDense addresses as sparse.
+func appendClusters(out []netip.Prefix, addrs []netip.Addr, minDense int) []netip.Prefix {
+	if len(addrs) < minDense {
+		return out
+	}
+	lo, hi := addrs[0], addrs[len(addrs)-1]
+	n := commonBits(lo, hi)
+	p, _ := lo.Prefix(n)
+	if isDense(p, len(addrs)) || n >= lo.BitLen() {
+		return append(out, p)
+	}
+	lower, _ := lo.Prefix(n + 1)
+	i, _ := slices.BinarySearchFunc(addrs, lower, func(a netip.Addr, q netip.Prefix) int {
+		if q.Contains(a) {
+			return -1
+		}
+		return 1
+	})
+	out = appendClusters(out, addrs[:i], minDense)
+	return appendClusters(out, addrs[i:], minDense)
+}
+
+// isDense: an IPv4 prefix at least a quarter used; an IPv6 prefix within
+// one /64, the unit a single host or customer gets.
+func isDense(p netip.Prefix, n int) bool {
+	host := p.Addr().BitLen() - p.Bits()
+	if p.Addr().Is6() {
+		return host <= 64
+	}
+	return uint64(n)*4 >= uint64(1)<<host
+}
+
+// dense returns the covering prefixes of the dense clusters, sorted.
 func (c *campaign) dense(rt *scenarioRT) []netip.Prefix {
 	var out []netip.Prefix
 	for _, g := range c.groups {
-		if len(g.members) >= rt.sc.MinDense {
-			out = append(out, g.cover())
-		}
+		out = append(out, g.clusters(rt.sc.MinDense)...)
 	}
 	slices.SortFunc(out, func(a, b netip.Prefix) int {
 		if c := a.Addr().Compare(b.Addr()); c != 0 {
@@ -206,8 +220,13 @@ func (d *Detector) feedCampaign(rt *scenarioRT, k key, st *state, ev *engine.Eve
 	case !known && low:
 		g := c.addLow(rt, src, &si)
 		// Once a new prefix is pending, further checks change nothing.
-		if c.firedOnce && !c.pending && len(g.members) >= rt.sc.MinDense && !coveredBy(c.fired, g.cover()) {
-			c.pending = true
+		if c.firedOnce && !c.pending && len(g.members) >= rt.sc.MinDense {
+			for _, p := range g.clusters(rt.sc.MinDense) {
+				if !coveredBy(c.fired, p) {
+					c.pending = true
+					break
+				}
+			}
 		}
 	case wasLow && !low:
 		c.removeLow(rt, src, si.gi)

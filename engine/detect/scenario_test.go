@@ -18,7 +18,7 @@ func TestLoadDefaults(t *testing.T) {
 		"ssh-bruteforce":             KindLeaky,
 		"ssh-slow-bruteforce":        KindCounter,
 		"ssh-user-enum":              KindCounter,
-		"ssh-preauth-scanner":        KindLeaky,
+		"ssh-preauth-scanner":        KindCounter,
 		"ssh-compromise-suspected":   KindSequence,
 		"ssh-distributed-bruteforce": KindCampaign,
 		"ids-alert-critical":         KindTrigger,

@@ -1,0 +1,317 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/phantomsoc/phantomsoc/engine/parse"
+	"github.com/phantomsoc/phantomsoc/engine/synth"
+)
+
+type benchOptions struct {
+	lines    []int
+	seed     uint64
+	fail2ban string
+	keep     string
+}
+
+func newBenchCmd(g *globals) *cobra.Command {
+	o := benchOptions{lines: []int{200000}, seed: 1, fail2ban: "auto"}
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure parse and replay speed and memory on a synthetic auth log, next to fail2ban-regex",
+		Long: `bench generates a deterministic synthetic sshd auth log (documentation
+addresses only) and measures, on this machine:
+
+  parse      lines/s and allocations per line of the sshd parser on one core
+  pipeline   p50/p99 time from a line's arrival to its decision, in process
+  replay     the whole ` + "`phantomsoc replay`" + ` process on the file: wall time,
+             peak RSS, alerts and decisions (a child process, so the numbers
+             are the real command's)
+  fail2ban   ` + "`fail2ban-regex FILE sshd`" + ` on the same file when it is installed
+             (it only reads the file; it never touches the firewall)
+
+--lines takes several sizes to show that memory stays flat as lines grow.`,
+		Example: `  phantomsoc bench
+  phantomsoc bench --lines 100000,200000,400000 --fail2ban off --output json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runBench(cmd.Context(), cmd.OutOrStdout(), g, o)
+		},
+	}
+	cmd.Flags().IntSliceVar(&o.lines, "lines", o.lines, "log sizes in lines")
+	cmd.Flags().Uint64Var(&o.seed, "seed", o.seed, "generator seed")
+	cmd.Flags().StringVar(&o.fail2ban, "fail2ban", o.fail2ban, "compare with fail2ban-regex: auto (when installed), on, off")
+	cmd.Flags().StringVar(&o.keep, "keep", "", "directory to keep the generated logs in")
+	return cmd
+}
+
+// benchResult is one size's numbers; JSON names are stable for scripts.
+type benchResult struct {
+	Lines           int     `json:"lines"`
+	ParseLinesPerS  float64 `json:"parse_lines_per_s"`
+	ParseAllocsLine float64 `json:"parse_allocs_per_line"`
+	PipeLinesPerS   float64 `json:"pipeline_lines_per_s"`
+	P50us           float64 `json:"decision_latency_p50_us"`
+	P99us           float64 `json:"decision_latency_p99_us"`
+	ReplaySeconds   float64 `json:"replay_seconds"`
+	ReplayPeakMB    float64 `json:"replay_peak_rss_mb"`
+	ReplayAlerts    int     `json:"replay_alerts"`
+	ReplayDecisions int     `json:"replay_decisions"`
+	F2BSeconds      float64 `json:"fail2ban_regex_seconds,omitempty"`
+	F2BPeakMB       float64 `json:"fail2ban_regex_peak_rss_mb,omitempty"`
+	F2BMatched      int     `json:"fail2ban_regex_matched,omitempty"`
+	SpeedupVsF2B    float64 `json:"speedup_vs_fail2ban,omitempty"`
+}
+
+func runBench(ctx context.Context, w io.Writer, g *globals, o benchOptions) error {
+	f2b := ""
+	switch o.fail2ban {
+	case "off":
+	case "auto", "on":
+		if p, err := exec.LookPath("fail2ban-regex"); err == nil {
+			f2b = p
+		} else if o.fail2ban == "on" {
+			return errors.New("--fail2ban on: fail2ban-regex not found (apt-get install fail2ban; it is only run on the file)")
+		}
+	default:
+		return fmt.Errorf("--fail2ban %q: want auto, on or off", o.fail2ban)
+	}
+	dir := o.keep
+	if dir == "" {
+		d, err := os.MkdirTemp("", "phantomsoc-bench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(d)
+		dir = d
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("bench: find own binary: %w", err)
+	}
+	var results []benchResult
+	for _, n := range o.lines {
+		if n <= 0 {
+			return fmt.Errorf("--lines %d: must be positive", n)
+		}
+		path := filepath.Join(dir, fmt.Sprintf("auth-%d.log", n))
+		data, err := writeSynth(path, o.seed, n)
+		if err != nil {
+			return err
+		}
+		r := benchResult{Lines: n}
+		if err := benchParse(data, &r); err != nil {
+			return err
+		}
+		if err := benchPipeline(data, &r); err != nil {
+			return err
+		}
+		if err := benchReplay(ctx, self, path, &r); err != nil {
+			return err
+		}
+		if f2b != "" {
+			if err := benchFail2ban(ctx, f2b, path, &r); err != nil {
+				return err
+			}
+		}
+		results = append(results, r)
+	}
+	return writeBench(w, g, results, f2b != "")
+}
+
+func writeSynth(path string, seed uint64, lines int) ([]byte, error) {
+	o := synth.DefaultOptions()
+	o.Seed, o.Lines = seed, lines
+	var buf bytes.Buffer
+	if _, err := synth.Generate(&buf, o); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
+		return nil, err
+	}
+	// A fixed mtime keeps year inference, and so the replay, deterministic.
+	mt := o.Start.Add(o.Duration)
+	return buf.Bytes(), os.Chtimes(path, mt, mt)
+}
+
+func splitLines(data []byte) []string {
+	s := strings.TrimSuffix(string(data), "\n")
+	return strings.Split(s, "\n")
+}
+
+func benchParse(data []byte, r *benchResult) error {
+	lines := splitLines(data)
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var best time.Duration
+	var allocs uint64
+	for range 3 {
+		p, err := parse.New(parse.Options{Format: parse.FormatSSHD, Ref: time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)})
+		if err != nil {
+			return err
+		}
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		start := time.Now()
+		for i, l := range lines {
+			if _, _, err := p.Parse(l, int64(i+1)); err != nil {
+				return fmt.Errorf("bench parse line %d: %w", i+1, err)
+			}
+		}
+		el := time.Since(start)
+		runtime.ReadMemStats(&after)
+		if best == 0 || el < best {
+			best, allocs = el, after.Mallocs-before.Mallocs
+		}
+	}
+	r.ParseLinesPerS = float64(len(lines)) / best.Seconds()
+	r.ParseAllocsLine = float64(allocs) / float64(len(lines))
+	return nil
+}
+
+// benchPipeline times parse + dedup + enrich + detect + assess + decide for
+// every line, one at a time, as a live line would go.
+func benchPipeline(data []byte, r *benchResult) error {
+	cfg, err := loadConfig("")
+	if err != nil {
+		return err
+	}
+	st, err := buildStages(&cfg, nil, nil)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	p, err := parse.New(parse.Options{Format: parse.FormatSSHD, Ref: time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)})
+	if err != nil {
+		return err
+	}
+	lines := splitLines(data)
+	var decided []time.Duration
+	start := time.Now()
+	for i, l := range lines {
+		t0 := time.Now()
+		ev, ok, err := p.Parse(l, int64(i+1))
+		if err != nil || !ok {
+			continue
+		}
+		out := st.pipeline.Process(&ev, nil)
+		if len(out.Decisions) > 0 {
+			decided = append(decided, time.Since(t0))
+		}
+	}
+	r.PipeLinesPerS = float64(len(lines)) / time.Since(start).Seconds()
+	if len(decided) > 0 {
+		slices.Sort(decided)
+		q := func(f float64) float64 {
+			return float64(decided[min(len(decided)-1, int(f*float64(len(decided))))]) / float64(time.Microsecond)
+		}
+		r.P50us, r.P99us = q(0.50), q(0.99)
+	}
+	return nil
+}
+
+// runChild runs a command and returns its wall time, peak RSS and stdout.
+func runChild(ctx context.Context, name string, args ...string) (time.Duration, float64, []byte, error) {
+	cmd := exec.CommandContext(ctx, name, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	start := time.Now()
+	err := cmd.Run()
+	el := time.Since(start)
+	if err != nil {
+		return 0, 0, nil, fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, lastLines(errb.String(), 5))
+	}
+	var rss float64
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		rss = float64(ru.Maxrss) / 1024 // KiB on Linux
+	}
+	return el, rss, out.Bytes(), nil
+}
+
+func lastLines(s string, n int) string {
+	ls := strings.Split(strings.TrimSpace(s), "\n")
+	if len(ls) > n {
+		ls = ls[len(ls)-n:]
+	}
+	return strings.Join(ls, "\n")
+}
+
+func benchReplay(ctx context.Context, self, path string, r *benchResult) error {
+	el, rss, out, err := runChild(ctx, self, "replay", "--output", "json", path)
+	if err != nil {
+		return err
+	}
+	r.ReplaySeconds, r.ReplayPeakMB = el.Seconds(), rss
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		switch {
+		case bytes.HasPrefix(sc.Bytes(), []byte(`{"kind":"alert"`)):
+			r.ReplayAlerts++
+		case bytes.HasPrefix(sc.Bytes(), []byte(`{"kind":"decision"`)):
+			r.ReplayDecisions++
+		}
+	}
+	return nil
+}
+
+func benchFail2ban(ctx context.Context, f2b, path string, r *benchResult) error {
+	el, rss, out, err := runChild(ctx, f2b, path, "sshd")
+	if err != nil {
+		return err
+	}
+	r.F2BSeconds, r.F2BPeakMB = el.Seconds(), rss
+	// "Lines: 200000 lines, 0 ignored, 123456 matched, 76544 missed"
+	if i := bytes.Index(out, []byte(" ignored, ")); i >= 0 {
+		rest := out[i+len(" ignored, "):]
+		if j := bytes.IndexByte(rest, ' '); j > 0 {
+			r.F2BMatched, _ = strconv.Atoi(string(rest[:j]))
+		}
+	}
+	if r.ReplaySeconds > 0 {
+		r.SpeedupVsF2B = r.F2BSeconds / r.ReplaySeconds
+	}
+	return nil
+}
+
+func writeBench(w io.Writer, g *globals, rs []benchResult, f2b bool) error {
+	if g.output == outputJSON {
+		for _, r := range rs {
+			if err := writeJSON(w, r); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	fmt.Fprintf(w, "machine: %s/%s, %d CPUs, %s\n\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
+	tw := newTable(w)
+	fmt.Fprint(tw, "LINES\tPARSE lines/s\tallocs/line\tPIPELINE lines/s\tdecision p50/p99\tREPLAY s\tpeak RSS\talerts/decisions")
+	if f2b {
+		fmt.Fprint(tw, "\tFAIL2BAN-REGEX s\tpeak RSS\tmatched\tSPEEDUP")
+	}
+	fmt.Fprintln(tw)
+	for _, r := range rs {
+		fmt.Fprintf(tw, "%d\t%.0f\t%.2f\t%.0f\t%.1fµs/%.1fµs\t%.3f\t%.1f MB\t%d/%d",
+			r.Lines, r.ParseLinesPerS, r.ParseAllocsLine, r.PipeLinesPerS, r.P50us, r.P99us, r.ReplaySeconds, r.ReplayPeakMB, r.ReplayAlerts, r.ReplayDecisions)
+		if f2b {
+			fmt.Fprintf(tw, "\t%.2f\t%.1f MB\t%d\t%.0f×", r.F2BSeconds, r.F2BPeakMB, r.F2BMatched, r.SpeedupVsF2B)
+		}
+		fmt.Fprintln(tw)
+	}
+	return tw.Flush()
+}

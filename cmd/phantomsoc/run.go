@@ -1,0 +1,213 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/phantomsoc/phantomsoc/control"
+	"github.com/phantomsoc/phantomsoc/engine"
+	"github.com/phantomsoc/phantomsoc/engine/ingest"
+	"github.com/phantomsoc/phantomsoc/engine/parse"
+	"github.com/phantomsoc/phantomsoc/store"
+)
+
+// demoFeed is the bundled demo traffic: a synthetic auth log (written by
+// `phantomsoc synth`, documentation addresses only) and a few EVE alerts.
+//
+//go:embed demo
+var demoFeed embed.FS
+
+// runOptions are the flags of commands that run the engine.
+type runOptions struct {
+	demo   bool
+	dryRun bool
+}
+
+func newRunOptions() *runOptions { return &runOptions{dryRun: true} }
+
+func (r *runOptions) addFlags(cmd *cobra.Command) {
+	cmd.Flags().BoolVar(&r.demo, "demo", false, "feed the bundled demo traffic into a fresh temporary database")
+	cmd.Flags().BoolVar(&r.dryRun, "dry-run", true, "never enforce decisions (the only mode until enforcement lands)")
+}
+
+func newDaemonCmd(g *globals) *cobra.Command {
+	run := newRunOptions()
+	cmd := &cobra.Command{
+		Use:   "daemon",
+		Short: "Run the engine headless on the configured sources until SIGINT/SIGTERM",
+		Long: `daemon runs the engine without a terminal: it follows the sources in the
+config (files with persisted offsets, syslog listeners, stdin), logs with
+log/slog (--log-format json for machines), serves its status on the control
+socket next to the database, and shuts down cleanly on SIGINT or SIGTERM,
+committing everything already read. ` + "`phantomsoc --daemon`" + ` is the same.`,
+		Example: "  phantomsoc --config /etc/phantomsoc.yaml daemon --log-format json",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runEngine(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), g, run, "daemon")
+		},
+	}
+	run.addFlags(cmd)
+	return cmd
+}
+
+// runEngine runs the engine in the foreground (printing decisions) or as a
+// daemon (logging them) until the sources end or ctx is cancelled.
+func runEngine(ctx context.Context, stdout, stderr io.Writer, g *globals, run *runOptions, mode string) error {
+	logger, err := g.logger(stderr)
+	if err != nil {
+		return err
+	}
+	cfg, err := loadConfig(g.config)
+	if err != nil {
+		return err
+	}
+	cfg.DryRun = cfg.DryRun || run.dryRun
+	dbPath, err := g.dbPath(cfg.DB)
+	if err != nil {
+		return err
+	}
+	if run.demo && g.db == "" {
+		dir := filepath.Join(os.TempDir(), fmt.Sprintf("phantomsoc-demo-%d", os.Getuid()))
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("demo directory: %w", err)
+		}
+		dbPath = filepath.Join(dir, "demo.db")
+		// The demo replays the same feed every time: start clean so its
+		// output is the same every time too.
+		if err := os.Remove(dbPath); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("demo database: %w", err)
+		}
+	}
+	db, err := openStore(dbPath, store.Options{Logger: logger})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	st, err := buildStages(&cfg, db, logger)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	var sources []engine.Source
+	if run.demo {
+		sources, err = demoSources(&cfg)
+	} else {
+		sources, err = configuredSources(&cfg, db, logger)
+	}
+	if err != nil {
+		return err
+	}
+	if len(sources) == 0 {
+		return errors.New("no sources configured: add a `sources:` section to --config, or try --demo")
+	}
+	names := make([]string, len(sources))
+	for i, s := range sources {
+		names[i] = s.Name()
+	}
+
+	var sink engine.Sink
+	if mode == "daemon" {
+		sink = &logSink{log: logger.With("component", "decisions"), dryRun: cfg.DryRun}
+	} else {
+		sink = &printer{w: stdout, json: g.output == outputJSON, dryRun: cfg.DryRun}
+	}
+	e, err := engine.New(engine.Options{Sources: sources, Pipeline: st.pipeline, Store: db, Sinks: []engine.Sink{sink}, Logger: logger})
+	if err != nil {
+		return err
+	}
+	started := time.Now()
+	srv, err := control.NewServer(socketPath(dbPath), func() control.Status {
+		return statusOf(e, mode, g.info.Version, started, dbPath, cfg.DryRun, names)
+	}, logger)
+	if err != nil {
+		return err
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	var ctlErr error
+	wg.Go(func() { ctlErr = srv.Run(ctx) })
+	logger.Info("engine started", "mode", mode, "db", dbPath, "sources", strings.Join(names, ","), "dry_run", cfg.DryRun)
+	runErr := e.Run(ctx)
+	cancel()
+	wg.Wait()
+	s := e.Stats()
+	logger.Info("engine stopped", "lines", s.Lines, "events", s.Events, "alerts", s.Alerts, "decisions", s.Decisions, "rejected", s.Rejected)
+	if p, ok := sink.(*printer); ok && p.err != nil {
+		return fmt.Errorf("write output: %w", p.err)
+	}
+	if runErr != nil {
+		return runErr
+	}
+	if ctlErr != nil && !errors.Is(ctlErr, context.Canceled) {
+		return ctlErr
+	}
+	if run.demo && g.output != outputJSON {
+		fmt.Fprintf(stdout, "\ndemo: %d lines, %d events, %d alerts, %d decisions (dry-run, nothing enforced); database %s\n",
+			s.Lines, s.Events, s.Alerts, s.Decisions, dbPath)
+	}
+	return nil
+}
+
+func statusOf(e *engine.Engine, mode, version string, started time.Time, db string, dryRun bool, sources []string) control.Status {
+	s := e.Stats()
+	return control.Status{
+		PID: os.Getpid(), Mode: mode, Version: version, Started: started, DB: db, DryRun: dryRun, Sources: sources,
+		Lines: s.Lines, Events: s.Events, Indicators: s.Indicators, Deduped: s.Deduped, Rejected: s.Rejected,
+		Alerts: s.Alerts, Decisions: s.Decisions, LatencyP99: e.Latency().Quantile(0.99).String(),
+	}
+}
+
+// demoSources replays the bundled feed by event time.
+func demoSources(cfg *Config) ([]engine.Source, error) {
+	entries, err := demoFeed.ReadDir("demo")
+	if err != nil {
+		return nil, err
+	}
+	var srcs []engine.Source
+	for _, ent := range entries {
+		data, err := demoFeed.ReadFile("demo/" + ent.Name())
+		if err != nil {
+			return nil, err
+		}
+		origin := "demo/" + ent.Name()
+		p, err := parse.New(parse.Options{Format: parse.FormatAuto, Origin: origin, Year: cfg.Year, Location: cfg.location()})
+		if err != nil {
+			return nil, err
+		}
+		srcs = append(srcs, ingest.NewReader(origin, bytes.NewReader(data), p, ingest.ReaderOptions{}))
+	}
+	return []engine.Source{ingest.NewMerge("demo", srcs...)}, nil
+}
+
+// logSink logs every durable decision (daemon mode).
+type logSink struct {
+	log    *slog.Logger
+	dryRun bool
+}
+
+func (l *logSink) Committed(c *engine.Commit) {
+	for i := range c.Alerts {
+		a := &c.Alerts[i]
+		l.log.Info("alert", "id", a.ID, "scenario", a.Scenario, "source", a.Source.String(), "key", a.Key, "risk", a.Risk, "confidence", a.Confidence, "count", a.Count)
+	}
+	for i := range c.Decisions {
+		d := &c.Decisions[i]
+		l.log.Info("decision", "id", d.ID, "alert_id", d.AlertID, "action", d.Action, "target", d.TargetString(), "ttl", d.TTL.String(), "state", d.State, "dry_run", l.dryRun, "reason", d.Reason)
+	}
+}

@@ -1,0 +1,372 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/phantomsoc/phantomsoc/control"
+	"github.com/phantomsoc/phantomsoc/engine"
+	"github.com/phantomsoc/phantomsoc/engine/assess"
+	"github.com/phantomsoc/phantomsoc/store"
+)
+
+// withStore opens the database read-only for one command.
+func withStore(g *globals, fn func(db *store.DB) error) error {
+	cfg, err := loadConfig(g.config)
+	if err != nil {
+		return err
+	}
+	path, err := g.dbPath(cfg.DB)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("database %s: %w (run the daemon or a replay with --db first)", path, err)
+	}
+	db, err := openStore(path, store.Options{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return fn(db)
+}
+
+// parseSince accepts a duration back from now ("24h") or an RFC 3339 time.
+func parseSince(s string, now time.Time) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if d, err := time.ParseDuration(s); err == nil {
+		return now.Add(-d), nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("--since %q: want a duration like 24h or an RFC 3339 time", s)
+	}
+	return t, nil
+}
+
+func newAlertsCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "alerts",
+		Short: "List alerts and explain one",
+	}
+	var q store.AlertQuery
+	var since, source string
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List alerts, newest first",
+		Example: `  phantomsoc alerts list --since 24h
+  phantomsoc alerts list --scenario ssh-compromise-suspected --output json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var err error
+			if q.Since, err = parseSince(since, time.Now()); err != nil {
+				return err
+			}
+			if source != "" {
+				if q.Source, err = netip.ParseAddr(source); err != nil {
+					return fmt.Errorf("--source: %w", err)
+				}
+			}
+			return withStore(g, func(db *store.DB) error { return listAlerts(cmd.OutOrStdout(), g, db, q) })
+		},
+	}
+	list.Flags().StringVar(&q.Scenario, "scenario", "", "only this scenario")
+	list.Flags().StringVar(&source, "source", "", "only alerts blaming this address (or a campaign covering it)")
+	list.Flags().StringVar(&since, "since", "", "only alerts after this (duration back from now, or RFC 3339)")
+	list.Flags().IntVar(&q.Limit, "limit", 50, "at most this many (0: all)")
+	show := &cobra.Command{
+		Use:   "show ID",
+		Short: "Explain one alert: every risk factor, confidence reason, blast radius and evidence",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withStore(g, func(db *store.DB) error { return showAlert(cmd.OutOrStdout(), g, db, args[0]) })
+		},
+	}
+	cmd.AddCommand(list, show)
+	return cmd
+}
+
+func listAlerts(w io.Writer, g *globals, db *store.DB, q store.AlertQuery) error {
+	alerts, err := db.Alerts(q)
+	if err != nil {
+		return err
+	}
+	if g.output == outputJSON {
+		for i := range alerts {
+			if err := writeJSON(w, alertRecord(&alerts[i])); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	tw := newTable(w)
+	fmt.Fprintln(tw, "ID\tTIME\tSCENARIO\tSOURCE\tRISK\tCONF\tEVENTS")
+	for _, a := range alerts {
+		src := a.Source.String()
+		if !a.Source.IsValid() {
+			src = fmt.Sprintf("%d sources on %s", a.Sources, a.Key)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.1f\t%.2f\t%d\n", a.ID, a.Time.UTC().Format(time.RFC3339), a.Scenario, src, a.Risk, a.Confidence, a.Count)
+	}
+	return tw.Flush()
+}
+
+func showAlert(w io.Writer, g *globals, db *store.DB, id string) error {
+	a, err := db.Alert(id)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("alert %s: not found", id)
+	}
+	if err != nil {
+		return err
+	}
+	decs, err := db.Decisions(store.DecisionQuery{AlertID: id, Oldest: true})
+	if err != nil {
+		return err
+	}
+	if g.output == outputJSON {
+		return writeJSON(w, struct {
+			engine.Alert
+			Decisions []engine.Decision `json:"decisions"`
+		}{a, decs})
+	}
+	if _, err := io.WriteString(w, assess.Explain(a)); err != nil {
+		return err
+	}
+	if len(decs) > 0 {
+		fmt.Fprintln(w, "\nDecisions:")
+		for _, d := range decs {
+			fmt.Fprintf(w, "  %s %s %s ttl %s %s — %s\n", d.ID, d.Action, d.TargetString(), d.TTL, d.State, d.Reason)
+		}
+	}
+	if len(a.Evidence) > 0 {
+		fmt.Fprintf(w, "\nEvidence (%d of %d events):\n", len(a.Evidence), a.Count)
+		for _, ev := range a.Evidence {
+			raw := ev.Raw
+			if raw == "" {
+				raw = fmt.Sprintf("%s %s %s", ev.Type, ev.Source, ev.User)
+			}
+			fmt.Fprintf(w, "  %s:%d  %s\n", ev.Origin, ev.Line, raw)
+		}
+	}
+	return nil
+}
+
+func newDecisionsCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "decisions", Short: "List decisions (what policy made of alerts)"}
+	var q store.DecisionQuery
+	var since, target string
+	list := &cobra.Command{
+		Use:     "list",
+		Short:   "List decisions, newest first",
+		Example: "  phantomsoc decisions list --state pending --output json",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var err error
+			if q.Since, err = parseSince(since, time.Now()); err != nil {
+				return err
+			}
+			if target != "" {
+				if q.Target, err = parseTarget(target); err != nil {
+					return fmt.Errorf("--target: %w", err)
+				}
+			}
+			switch q.State {
+			case "", engine.StatePending, engine.StateActive, engine.StateRefused, engine.StateExpired:
+			default:
+				return fmt.Errorf("--state %q: want pending, active, refused or expired", q.State)
+			}
+			return withStore(g, func(db *store.DB) error { return listDecisions(cmd.OutOrStdout(), g, db, q) })
+		},
+	}
+	list.Flags().StringVar(&q.State, "state", "", "only this state: pending, active, refused or expired")
+	list.Flags().StringVar(&q.Scenario, "scenario", "", "only this scenario")
+	list.Flags().StringVar(&target, "target", "", "only decisions overlapping this address or CIDR")
+	list.Flags().StringVar(&since, "since", "", "only decisions after this (duration back from now, or RFC 3339)")
+	list.Flags().IntVar(&q.Limit, "limit", 50, "at most this many (0: all)")
+	cmd.AddCommand(list)
+	return cmd
+}
+
+func parseTarget(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		return p.Masked(), err
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+func listDecisions(w io.Writer, g *globals, db *store.DB, q store.DecisionQuery) error {
+	decs, err := db.Decisions(q)
+	if err != nil {
+		return err
+	}
+	if g.output == outputJSON {
+		for i := range decs {
+			if err := writeJSON(w, decisionRecord(&decs[i])); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	tw := newTable(w)
+	fmt.Fprintln(tw, "ID\tTIME\tACTION\tTARGET\tTTL\tSTATE\tOFFENSE\tALERT\tSCENARIO")
+	for _, d := range decs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", d.ID, d.Time.UTC().Format(time.RFC3339), d.Action, d.TargetString(), d.TTL, d.State, d.Offense, d.AlertID, d.Scenario)
+	}
+	return tw.Flush()
+}
+
+func newAuditCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "audit", Short: "Browse and verify the hash-chained audit trail"}
+	var from uint64
+	var limit int
+	list := &cobra.Command{
+		Use:     "list",
+		Short:   "List audit records, oldest first",
+		Example: "  phantomsoc audit list --from 100 --limit 20 --output json",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withStore(g, func(db *store.DB) error { return listAudit(cmd.OutOrStdout(), g, db, from, limit) })
+		},
+	}
+	list.Flags().Uint64Var(&from, "from", 1, "first sequence number")
+	list.Flags().IntVar(&limit, "limit", 100, "at most this many (0: all)")
+	verify := &cobra.Command{
+		Use:   "verify",
+		Short: "Recompute the audit chain and name the first broken record",
+		Long: `verify recomputes every audit record's SHA-256 and its link to the previous
+record. It exits non-zero and names the first broken record when any record
+was edited, removed or reordered.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withStore(g, func(db *store.DB) error { return verifyAudit(cmd.OutOrStdout(), g, db) })
+		},
+	}
+	cmd.AddCommand(list, verify)
+	return cmd
+}
+
+func listAudit(w io.Writer, g *globals, db *store.DB, from uint64, limit int) error {
+	recs, err := db.AuditList(from, limit)
+	if err != nil {
+		return err
+	}
+	if g.output == outputJSON {
+		for _, r := range recs {
+			if err := writeJSON(w, r); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	tw := newTable(w)
+	fmt.Fprintln(tw, "SEQ\tTIME\tACTOR\tACTION\tSUBJECT\tHASH")
+	for _, r := range recs {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%.16s\n", r.Seq, r.Time.UTC().Format(time.RFC3339), r.Actor, r.Action, r.Subject, r.Hash)
+	}
+	return tw.Flush()
+}
+
+// errAuditBroken makes `audit verify` exit non-zero after printing.
+var errAuditBroken = errors.New("audit chain is broken")
+
+func verifyAudit(w io.Writer, g *globals, db *store.DB) error {
+	rep, err := db.VerifyAudit()
+	if err != nil {
+		return err
+	}
+	if g.output == outputJSON {
+		if err := writeJSON(w, rep); err != nil {
+			return err
+		}
+	} else if rep.OK {
+		fmt.Fprintf(w, "audit chain OK: %d records verified\n", rep.Records)
+	} else {
+		fmt.Fprintf(w, "audit chain BROKEN at record %d of %d: %s\n", rep.FirstBroken, rep.Records, rep.Reason)
+	}
+	if !rep.OK {
+		return fmt.Errorf("%w at record %d: %s", errAuditBroken, rep.FirstBroken, rep.Reason)
+	}
+	return nil
+}
+
+func newStatusCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "status",
+		Short: "Show the running engine's state, or the database's when none runs",
+		Long: `status asks the process that owns the database (daemon or console) over its
+control socket; when none runs it opens the database itself and reports what
+it holds.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runStatus(cmd.Context(), cmd.OutOrStdout(), g)
+		},
+	}
+}
+
+// dbStatus is `status` when no process runs.
+type dbStatus struct {
+	Running bool         `json:"running"`
+	Info    store.Info   `json:"db"`
+	Stats   engine.Stats `json:"stats"`
+}
+
+func runStatus(ctx context.Context, w io.Writer, g *globals) error {
+	cfg, err := loadConfig(g.config)
+	if err != nil {
+		return err
+	}
+	path, err := g.dbPath(cfg.DB)
+	if err != nil {
+		return err
+	}
+	st, err := control.NewClient(socketPath(path)).Status(ctx)
+	if err == nil {
+		if g.output == outputJSON {
+			return writeJSON(w, struct {
+				Running bool `json:"running"`
+				control.Status
+			}{true, st})
+		}
+		fmt.Fprintf(w, "running: pid %d, %s, version %s, up %s, dry-run %v\ndb: %s\nsources: %s\n",
+			st.PID, st.Mode, st.Version, time.Since(st.Started).Round(time.Second), st.DryRun, st.DB, strings.Join(st.Sources, ", "))
+		fmt.Fprintf(w, "lines %d, events %d (indicators %d, duplicates %d), rejected %d, alerts %d, decisions %d, p99 arrival→decision %s\n",
+			st.Lines, st.Events, st.Indicators, st.Deduped, st.Rejected, st.Alerts, st.Decisions, st.LatencyP99)
+		return nil
+	}
+	if !errors.Is(err, control.ErrNotRunning) {
+		return err
+	}
+	return withStore(g, func(db *store.DB) error {
+		info, err := db.Info()
+		if err != nil {
+			return err
+		}
+		stats, err := db.Stats()
+		if err != nil {
+			return err
+		}
+		if g.output == outputJSON {
+			return writeJSON(w, dbStatus{Info: info, Stats: stats})
+		}
+		fmt.Fprintf(w, "not running\ndb: %s (schema %d, %d bytes, created %s)\n", info.Path, info.Schema, info.Size, info.Created.UTC().Format(time.RFC3339))
+		fmt.Fprintf(w, "lines %d, events %d (indicators %d, duplicates %d), rejected %d, alerts %d, decisions %d\n",
+			stats.Lines, stats.Events, stats.Indicators, stats.Deduped, stats.Rejected, stats.Alerts, stats.Decisions)
+		return nil
+	})
+}
