@@ -79,10 +79,10 @@ func TestParseJSONContract(t *testing.T) {
 		}
 	}
 	tests := []struct {
-		i                  int
-		recognized, indic  bool
-		typ, source, user  string
-		time               string
+		i                 int
+		recognized, indic bool
+		typ, source, user string
+		time              string
 	}{
 		{0, true, true, "ssh.auth.invalid_user", "203.0.113.5", "root from 198.51.100.9 port 22", "2026-11-23T10:00:01Z"},
 		{1, false, false, "", "", "", ""},

@@ -21,16 +21,16 @@ import (
 
 // The concrete stages must satisfy the engine's interfaces.
 var (
-	_ engine.Store    = (*store.DB)(nil)
-	_ engine.Detector = (*detect.Detector)(nil)
-	_ engine.Assessor = (*assess.Assessor)(nil)
-	_ engine.Decider  = (*decide.Policy)(nil)
-	_ engine.Enricher = (*enrich.Enricher)(nil)
+	_ engine.Store      = (*store.DB)(nil)
+	_ engine.Detector   = (*detect.Detector)(nil)
+	_ engine.Assessor   = (*assess.Assessor)(nil)
+	_ engine.Decider    = (*decide.Policy)(nil)
+	_ engine.Enricher   = (*enrich.Enricher)(nil)
 	_ ingest.LineParser = (*parse.Parser)(nil)
-	_ engine.Source   = (*ingest.File)(nil)
-	_ engine.Source   = (*ingest.Syslog)(nil)
-	_ engine.Source   = (*ingest.Reader)(nil)
-	_ engine.Source   = (*ingest.Merge)(nil)
+	_ engine.Source     = (*ingest.File)(nil)
+	_ engine.Source     = (*ingest.Syslog)(nil)
+	_ engine.Source     = (*ingest.Reader)(nil)
+	_ engine.Source     = (*ingest.Merge)(nil)
 )
 
 // stages is a built pipeline and what must be closed after it.
