@@ -16,6 +16,10 @@ const (
 	// TypeSSHAuthFailure is a failed authentication attempt (password,
 	// keyboard-interactive, none, publickey, PAM authentication failure).
 	TypeSSHAuthFailure = "ssh.auth.failure"
+	// TypePAMFailure is a pam_unix(sshd:auth) failure that sshd reports
+	// again in its own "Failed …" line: it names the peer but is not counted,
+	// or every attempt would count twice.
+	TypePAMFailure = "ssh.auth.pam_failure"
 	// TypeSSHInvalidUser is an attempt for a user that does not exist or is
 	// not allowed to log in.
 	TypeSSHInvalidUser = "ssh.auth.invalid_user"

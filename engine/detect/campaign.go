@@ -233,7 +233,7 @@ func (d *Detector) feedCampaign(rt *scenarioRT, k key, st *state, ev *engine.Eve
 	}
 	c.srcs[src] = si
 	if low {
-		st.note(ev, d.maxEvidence)
+		d.note(st, ev)
 	}
 	if c.low < rt.threshold || st.until > t || (c.firedOnce && !c.pending) {
 		return nil, true, float64(c.low)

@@ -157,6 +157,9 @@ type Detector struct {
 
 	env condEnv
 	vm  vm.VM
+	// kept is the heap copy of the event being observed, made by the first
+	// scenario that keeps it as evidence.
+	kept *engine.Event
 }
 
 // New validates and compiles scenarios (defaults applied; disabled ones
@@ -315,6 +318,7 @@ func (d *Detector) Observe(ev *engine.Event, tr *engine.Trace) []engine.Alert {
 	if len(entries) == 0 {
 		return nil
 	}
+	d.kept = nil
 	var out []engine.Alert
 	envReady := false
 	for i := range entries {
@@ -419,7 +423,9 @@ func (d *Detector) alert(rt *scenarioRT, k key, st *state, ev *engine.Event, cou
 		Propose:     rt.sc.Propose,
 	}
 	a.Evidence = make([]engine.Event, len(st.evidence), len(st.evidence)+1)
-	copy(a.Evidence, st.evidence)
+	for i, e := range st.evidence {
+		a.Evidence[i] = *e
+	}
 	if st.tail {
 		a.Evidence = append(a.Evidence, *ev)
 	}

@@ -26,7 +26,8 @@ type state struct {
 	last     int64 // latest event time fed
 	until    int64 // blackhole end
 	count    int   // events fed since the state was last cleared
-	evidence []engine.Event
+	// evidence points at events shared by every scenario that kept them.
+	evidence []*engine.Event
 	// tail reports that the latest noted event was not stored in evidence
 	// (it was full); an alert fired by it appends it.
 	tail  bool
@@ -61,14 +62,20 @@ func (st *state) clear() {
 	st.stage, st.stepN, st.start = 0, 0, 0
 }
 
-// note adds ev to the evidence and its user to the bounded user set. The
+// note adds ev to st's evidence and its user to the bounded user set. The
 // evidence keeps the oldest max-1 events; an alert adds the event that
-// fired it, so a busy key copies no event at all.
-func (st *state) note(ev *engine.Event, max int) {
+// fired it, so a busy key copies no event at all. The event is copied to
+// the heap once per Observe, however many scenarios keep it: evidence is
+// most of the detector's memory.
+func (d *Detector) note(st *state, ev *engine.Event) {
 	st.count += ev.N()
-	st.tail = len(st.evidence) >= max-1
+	st.tail = len(st.evidence) >= d.maxEvidence-1
 	if !st.tail {
-		st.evidence = append(st.evidence, *ev)
+		if d.kept == nil {
+			kept := *ev
+			d.kept = &kept
+		}
+		st.evidence = append(st.evidence, d.kept)
 	}
 	if u := ev.User; u != "" && len(st.users) < maxUsers {
 		// Tools repeat a user many times: try the latest first.
@@ -139,7 +146,7 @@ func (d *Detector) feed(rt *scenarioRT, steps uint32, ev *engine.Event, t int64)
 	if rt.kind == kTrigger && rt.blackhole == 0 {
 		k := makeKey(ev, rt.group)
 		var st state
-		st.note(ev, d.maxEvidence)
+		d.note(&st, ev)
 		al := d.alert(rt, k, &st, ev, ev.N())
 		return &al, true, 1
 	}
@@ -170,7 +177,7 @@ func (d *Detector) feed(rt *scenarioRT, steps uint32, ev *engine.Event, t int64)
 	switch rt.kind {
 	case kTrigger:
 		st.last = t
-		st.note(ev, d.maxEvidence)
+		d.note(st, ev)
 		return d.fire(rt, k, st, ev, t, n), true, 1
 
 	case kLeaky:
@@ -182,7 +189,7 @@ func (d *Detector) feed(rt *scenarioRT, steps uint32, ev *engine.Event, t int64)
 		}
 		st.last = t
 		st.level += float64(n)
-		st.note(ev, d.maxEvidence)
+		d.note(st, ev)
 		if st.level >= rt.capacity {
 			return d.fire(rt, k, st, ev, t, st.count), true, rt.capacity
 		}
@@ -216,7 +223,7 @@ func (d *Detector) feed(rt *scenarioRT, steps uint32, ev *engine.Event, t int64)
 			if !found {
 				st.vals = append(st.vals, seen{v: strings.Clone(v), t: t})
 			}
-			st.note(ev, d.maxEvidence)
+			d.note(st, ev)
 			if len(st.vals) >= rt.threshold {
 				return d.fire(rt, k, st, ev, t, st.count), true, float64(rt.threshold)
 			}
@@ -228,7 +235,7 @@ func (d *Detector) feed(rt *scenarioRT, steps uint32, ev *engine.Event, t int64)
 		}
 		st.ring = append(st.ring, stamp{t: t, n: n})
 		st.sum += n
-		st.note(ev, d.maxEvidence)
+		d.note(st, ev)
 		if st.sum >= rt.threshold {
 			return d.fire(rt, k, st, ev, t, st.sum), true, float64(st.sum)
 		}
@@ -281,7 +288,7 @@ func (d *Detector) feedSequence(rt *scenarioRT, steps uint32, k key, st *state, 
 	min0 := rt.sc.Steps[0].Min
 	switch {
 	case st.stage > 0 && steps&(1<<st.stage) != 0:
-		st.note(ev, d.maxEvidence)
+		d.note(st, ev)
 		st.stepN += n
 		if st.stepN >= rt.sc.Steps[st.stage].Min {
 			st.stage++
@@ -291,7 +298,7 @@ func (d *Detector) feedSequence(rt *scenarioRT, steps uint32, k key, st *state, 
 			}
 		}
 	case steps&1 != 0:
-		st.note(ev, d.maxEvidence)
+		d.note(st, ev)
 		st.ring = append(st.ring, stamp{t: t, n: n})
 		st.sum += n
 		st.keepLast(min0)

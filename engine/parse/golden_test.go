@@ -52,8 +52,8 @@ var loghubTypes = map[string]string{
 	"E16": engine.TypeSSHMaxAttempts,  // PAM N more authentication failures
 	"E17": engine.TypeSSHMaxAttempts,  // … user=root
 	"E18": engine.TypeSSHMaxAttempts,  // PAM service(sshd) ignoring max retries
-	"E19": engine.TypeSSHAuthFailure,  // pam_unix(sshd:auth): authentication failure
-	"E20": engine.TypeSSHAuthFailure,  // … user=
+	"E19": engine.TypePAMFailure,      // pam_unix(sshd:auth): authentication failure
+	"E20": engine.TypePAMFailure,      // … user=
 	"E21": engine.TypeSSHOther,        // check pass; user unknown
 	"E22": engine.TypeSSHOther,        // session closed
 	"E23": engine.TypeSSHOther,        // session opened

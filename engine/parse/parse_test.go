@@ -63,6 +63,7 @@ func check(t *testing.T, line string, ev engine.Event, rec bool, w want) {
 func TestParseSSHD(t *testing.T) {
 	const (
 		fail  = engine.TypeSSHAuthFailure
+		pamf  = engine.TypePAMFailure
 		inv   = engine.TypeSSHInvalidUser
 		max   = engine.TypeSSHMaxAttempts
 		close = engine.TypeSSHPreauthClose
@@ -126,11 +127,11 @@ func TestParseSSHD(t *testing.T) {
 		{"pam more singular", "PAM 1 more authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=198.51.100.7",
 			want{true, max, true, "198.51.100.7", "", "", 0, patPAMMoreFailures, ""}},
 		{"pam auth failure", "pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=198.51.100.7  user=root",
-			want{true, fail, false, "198.51.100.7", "", "root", 0, patPAMAuthFailure, ""}},
+			want{true, pamf, false, "198.51.100.7", "", "root", 0, patPAMAuthFailure, ""}},
 		{"pam injection", "pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=198.51.100.7  user=x rhost=203.0.113.99",
-			want{true, fail, false, "198.51.100.7", "", "x rhost=203.0.113.99", 0, patPAMAuthFailure, ""}},
+			want{true, pamf, false, "198.51.100.7", "", "x rhost=203.0.113.99", 0, patPAMAuthFailure, ""}},
 		{"pam hostname", "pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=dsl-7.example.com",
-			want{true, fail, false, "", "dsl-7.example.com", "", 0, patPAMAuthFailure, ""}},
+			want{true, pamf, false, "", "dsl-7.example.com", "", 0, patPAMAuthFailure, ""}},
 		{"closed authenticating", "Connection closed by authenticating user root 198.51.100.7 port 52144 [preauth]",
 			want{true, close, true, "198.51.100.7", "", "root", 0, patConnClosed, ""}},
 		{"closed plain", "Connection closed by 198.51.100.7 port 52144",

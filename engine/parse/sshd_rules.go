@@ -283,7 +283,11 @@ func pamModule(m *match, msg string) bool {
 // reports the same attempt itself.
 func pamAuthFailure(m *match, kv string, indicator bool) bool {
 	rhost, user := pamFields(kv)
-	m.set(patPAMAuthFailure, engine.TypeSSHAuthFailure, indicator)
+	typ := engine.TypeSSHAuthFailure
+	if !indicator {
+		typ = engine.TypePAMFailure
+	}
+	m.set(patPAMAuthFailure, typ, indicator)
 	m.user = user
 	m.byPID = true
 	if rhost != "" {
