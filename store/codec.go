@@ -52,6 +52,9 @@ func decodeDecision(val []byte) (engine.Decision, error) {
 }
 
 func decodeSource(val []byte) (SourceSummary, error) {
+	if len(val) > 0 && val[0] == schemaSourceBin {
+		return decodeSourceBin(val)
+	}
 	var s SourceSummary
 	err := decode("source summary", val, &s)
 	return s, err

@@ -439,11 +439,7 @@ func putSources(tx *bolt.Tx, srcs []sourceAgg) error {
 			old.merge(sum)
 			sum = &old
 		}
-		v, err := encode(sum)
-		if err != nil {
-			return fmt.Errorf("source %x: %w", s.key, err)
-		}
-		if err := b.Put(s.key, v); err != nil {
+		if err := b.Put(s.key, encodeSource(sum)); err != nil {
 			return fmt.Errorf("source %x: %w", s.key, err)
 		}
 	}

@@ -2,11 +2,13 @@ package store
 
 import (
 	"context"
+	"errors"
 	"math"
 	"net/netip"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/phantomsoc/phantomsoc/engine"
 )
@@ -136,5 +138,39 @@ func TestSourceIndexMerges(t *testing.T) {
 	if s.Source != src || s.Count != 30 || s.ByType[engine.TypeSSHAuthFailure] != 30 ||
 		!s.First.Equal(t0) || !s.Last.Equal(t0.Add(timeDur(14))) || !reflect.DeepEqual(s.Users, wantUsers) {
 		t.Errorf("Sources()[0] = %+v, want %v count 30, users %v", s, src, wantUsers)
+	}
+}
+
+func TestSourceSummaryBinaryRoundTrip(t *testing.T) {
+	tests := []SourceSummary{
+		{},
+		{Source: netip.MustParseAddr("203.0.113.9"), First: t0, Last: t0.Add(time.Hour), Count: 42,
+			ByType: map[string]uint64{engine.TypeSSHAuthFailure: 40, engine.TypeSSHInvalidUser: 2}, Users: []string{"root", "ädmin"}},
+		{Source: netip.MustParseAddr("2001:db8::1"), Count: 1, ByType: map[string]uint64{engine.TypeIDSAlert: 1}},
+		{Host: "scanner.example", Count: 3},
+	}
+	for _, want := range tests {
+		got, err := decodeSource(encodeSource(&want))
+		if err != nil {
+			t.Fatalf("decodeSource(encodeSource(%+v)) = %v", want, err)
+		}
+		if !reflect.DeepEqual(normSource(got), normSource(want)) {
+			t.Errorf("round trip = %+v, want %+v", got, want)
+		}
+	}
+	// A summary written by the JSON (schema 1) encoding still decodes.
+	old := tests[1]
+	v, err := encode(&old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := decodeSource(v)
+	if err != nil || got.Count != 42 || got.ByType[engine.TypeSSHAuthFailure] != 40 {
+		t.Errorf("decode JSON summary = %+v, %v", got, err)
+	}
+	for _, bad := range [][]byte{{schemaSourceBin}, {schemaSourceBin, 4, 1}, {schemaSourceBin, 7}, append(encodeSource(&old), 0)} {
+		if _, err := decodeSource(bad); !errors.Is(err, ErrSchema) {
+			t.Errorf("decodeSource(%v) = %v, want ErrSchema", bad, err)
+		}
 	}
 }

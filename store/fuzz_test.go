@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"reflect"
 	"testing"
 
 	"github.com/phantomsoc/phantomsoc/engine"
@@ -19,6 +20,7 @@ func FuzzDecode(f *testing.F) {
 		}
 		f.Add(b)
 	}
+	f.Add(encodeSource(srcs[0].sum))
 	f.Add([]byte{})
 	f.Add([]byte{2, '{', '}'})
 	f.Add([]byte{schemaV1, 'n', 'u', 'l', 'l'})
@@ -33,6 +35,14 @@ func FuzzDecode(f *testing.F) {
 		}
 		var o engine.Offender
 		errO := decode("offender", val, &o)
+		if errS == nil && len(val) > 0 && val[0] == schemaSourceBin {
+			s, _ := decodeSource(val)
+			again, err := decodeSource(encodeSource(&s))
+			if err != nil || !reflect.DeepEqual(normSource(again), normSource(s)) {
+				t.Fatalf("source summary does not round-trip: %+v -> %+v, %v", s, again, err)
+			}
+			return
+		}
 		if len(val) == 0 || val[0] != schemaV1 {
 			for _, err := range []error{errA, errD, errS, errR, errO} {
 				if !errors.Is(err, ErrSchema) {
@@ -41,4 +51,15 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+// normSource makes empty and nil collections compare equal.
+func normSource(s SourceSummary) SourceSummary {
+	if len(s.ByType) == 0 {
+		s.ByType = nil
+	}
+	if len(s.Users) == 0 {
+		s.Users = nil
+	}
+	return s
 }

@@ -152,7 +152,7 @@ func replay(ctx context.Context, w io.Writer, stdin io.Reader, g *globals, in *i
 	pr := &printer{w: w, json: g.output == outputJSON, dryRun: true}
 	e, err := engine.New(engine.Options{
 		Sources: []engine.Source{ingest.NewMerge("replay", srcs...)}, Pipeline: st.pipeline, Store: db,
-		Sinks: []engine.Sink{pr}, Queue: 256, GroupCommit: 256,
+		Sinks: []engine.Sink{pr}, Queue: 4, GroupCommit: 8,
 	})
 	if err != nil {
 		return replayResult{}, err

@@ -40,6 +40,9 @@ const (
 	// sweepEvery is how much event time passes between collections of idle
 	// keys.
 	sweepEvery = int64(time.Minute)
+	// fullSweepEvery and minSweepEvents pace full sweeps (see sweep).
+	fullSweepEvery = int64(time.Hour)
+	minSweepEvents = 1024
 )
 
 type kind uint8
@@ -152,8 +155,11 @@ type Detector struct {
 	log         *slog.Logger
 	condAddrs   bool
 
-	now       int64
-	nextSweep int64
+	now            int64
+	nextSweep      int64
+	lastFullSweep  int64
+	sinceSweep     int
+	keysAfterSweep int
 
 	env condEnv
 	vm  vm.VM
@@ -314,6 +320,7 @@ func (d *Detector) Observe(ev *engine.Event, tr *engine.Trace) []engine.Alert {
 		d.sweep()
 		d.nextSweep = d.now - d.now%sweepEvery + sweepEvery
 	}
+	d.sinceSweep++
 	entries := d.byType[ev.Type]
 	if len(entries) == 0 {
 		return nil
@@ -403,9 +410,22 @@ func (d *Detector) reset(rt *scenarioRT, ev *engine.Event, t int64, tr *engine.T
 
 // sweep forgets keys that are idle at d.now: nothing would remain of them
 // by the next event.
+// sweep collects idle keys. Campaigns are swept every minute of event time
+// (their windows are counted by it, and they have few keys). A full sweep
+// walks every key, so it runs only once as many events as there were keys
+// have passed — amortised O(1) per event, and the key count stays within
+// twice what is live — or once an hour of event time has passed.
 func (d *Detector) sweep() {
+	full := d.sinceSweep >= max(minSweepEvents, d.keysAfterSweep) || d.now-d.lastFullSweep >= fullSweepEvery
 	for _, rt := range d.rts {
-		rt.sweep(d.now)
+		if full || rt.kind == kCampaign {
+			rt.sweep(d.now)
+		}
+	}
+	if full {
+		d.sinceSweep = 0
+		d.keysAfterSweep = d.Keys()
+		d.lastFullSweep = d.now
 	}
 }
 
