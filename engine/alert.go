@@ -24,14 +24,14 @@ type Alert struct {
 	Key string `json:"key"`
 	// Source is the blamed address; invalid for campaign alerts, which set
 	// Prefixes instead.
-	Source netip.Addr `json:"source"`
+	Source netip.Addr `json:"source,omitzero"`
 	// Prefixes are the dense covering prefixes a campaign proposes to act on.
 	Prefixes []netip.Prefix `json:"prefixes,omitempty"`
 	// Sources counts the distinct source addresses behind the alert.
 	Sources int `json:"sources"`
 	// Host and Dest name the attacked side when known.
 	Host  string     `json:"host,omitempty"`
-	Dest  netip.Addr `json:"dest"`
+	Dest  netip.Addr `json:"dest,omitzero"`
 	Users []string   `json:"users,omitempty"`
 	// Count is the number of events that fed the alert.
 	Count int `json:"count"`

@@ -36,11 +36,16 @@ func (d *Deduper) Duplicate(ev *Event) bool {
 		}
 	}
 	d.seen[k] = ev.Time
-	if ev.Time.After(d.sweepAt) {
+	// A small map is cheaper to keep than to walk: sweep only past
+	// dedupSweepMin entries, at most once per window of event time.
+	if len(d.seen) > dedupSweepMin && ev.Time.After(d.sweepAt) {
 		d.sweep(ev.Time)
 	}
 	return false
 }
+
+// dedupSweepMin is the map size below which stale entries are left alone.
+const dedupSweepMin = 4096
 
 // identity hashes what makes two events "the same": the same observation
 // delivered twice (a file and a syslog relay), or byte-identical repeats that
@@ -74,11 +79,15 @@ func (d *Deduper) identity(ev *Event) uint64 {
 }
 
 func (d *Deduper) sweep(now time.Time) {
+	live := make(map[uint64]time.Time, dedupSweepMin)
 	for k, t := range d.seen {
-		if now.Sub(t) >= d.window {
-			delete(d.seen, k)
+		if now.Sub(t) < d.window {
+			live[k] = t
 		}
 	}
+	// A fresh map, because Go maps never shrink: a burst would otherwise
+	// make every later sweep walk its empty buckets.
+	d.seen = live
 	d.sweepAt = now.Add(d.window)
 }
 

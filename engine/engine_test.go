@@ -243,3 +243,16 @@ func TestHistogramQuantile(t *testing.T) {
 		t.Errorf("p99 = %v, want 4.096ms", got)
 	}
 }
+
+func TestDeduperMemoryIsBounded(t *testing.T) {
+	d := NewDeduper(time.Second)
+	for i := range 50000 {
+		ev := fail("198.51.100.7", 0)
+		ev.Time = ev.Time.Add(time.Duration(i) * 100 * time.Millisecond)
+		ev.SourcePort = uint16(i)
+		d.Duplicate(&ev)
+	}
+	if n := d.Len(); n > dedupSweepMin+20 {
+		t.Errorf("Len = %d after 50,000 distinct events 100ms apart, want at most %d", n, dedupSweepMin+20)
+	}
+}

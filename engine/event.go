@@ -73,13 +73,13 @@ type Event struct {
 	Indicator bool `json:"indicator"`
 	// Source is the blamed peer address (IPv4-mapped IPv6 normalised to
 	// IPv4). Invalid when the event names none.
-	Source netip.Addr `json:"source"`
+	Source netip.Addr `json:"source,omitzero"`
 	// SourceHost is an unresolved host name that sshd logged instead of an
 	// address (UseDNS). Such a source is never decided against.
 	SourceHost string `json:"source_host,omitempty"`
 	SourcePort uint16 `json:"source_port,omitempty"`
 	// Dest is the attacked address when known (EVE dest_ip).
-	Dest     netip.Addr `json:"dest"`
+	Dest     netip.Addr `json:"dest,omitzero"`
 	DestPort uint16     `json:"dest_port,omitempty"`
 	Proto    string     `json:"proto,omitempty"`
 	// Host is the host that logged the event (syslog HOSTNAME, EVE host).

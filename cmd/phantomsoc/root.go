@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -19,6 +20,8 @@ type globals struct {
 	logFormat string
 	logLevel  string
 	daemon    bool
+	cpuProf   string
+	stopProf  func() error
 	info      buildInfo
 }
 
@@ -46,7 +49,13 @@ take this place). Start with:
 		SilenceErrors: true,
 		Args:          cobra.NoArgs,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			return validateOutput(g.output)
+			if err := validateOutput(g.output); err != nil {
+				return err
+			}
+			return g.startProfile()
+		},
+		PersistentPostRunE: func(cmd *cobra.Command, _ []string) error {
+			return g.stopProfile()
 		},
 	}
 	fs := root.PersistentFlags()
@@ -55,6 +64,8 @@ take this place). Start with:
 	fs.StringVarP(&g.output, "output", "o", outputTable, "output format: table or json")
 	fs.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.StringVar(&g.cpuProf, "cpuprofile", "", "write a CPU profile of the command to this file")
+	_ = fs.MarkHidden("cpuprofile")
 
 	run := newRunOptions()
 	root.Flags().BoolVar(&g.daemon, "daemon", false, "run the engine headless (same as `phantomsoc daemon`)")
@@ -103,6 +114,35 @@ func (g *globals) dbPath(fromConfig string) (string, error) {
 		dir = filepath.Join(home, ".local", "share")
 	}
 	return filepath.Join(dir, "phantomsoc", "phantomsoc.db"), nil
+}
+
+// startProfile starts a CPU profile when --cpuprofile asks for one.
+func (g *globals) startProfile() error {
+	if g.cpuProf == "" {
+		return nil
+	}
+	f, err := os.Create(g.cpuProf)
+	if err != nil {
+		return fmt.Errorf("--cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return fmt.Errorf("--cpuprofile: %w", err)
+	}
+	g.stopProf = func() error {
+		pprof.StopCPUProfile()
+		return f.Close()
+	}
+	return nil
+}
+
+func (g *globals) stopProfile() error {
+	if g.stopProf == nil {
+		return nil
+	}
+	err := g.stopProf()
+	g.stopProf = nil
+	return err
 }
 
 // socketPath is the control socket that belongs to a database file.
