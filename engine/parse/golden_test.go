@@ -99,7 +99,7 @@ func TestGoldenOpenSSH(t *testing.T) {
 		if id == "E14" && ev.Count < 2 {
 			t.Errorf("line %d: Parse(%q) count = %d, want >= 2", i+1, line, ev.Count)
 		}
-		if ev.Type != engine.TypeSSHOther && !ev.Indicator && ev.Pattern != patPAMAuthFailure {
+		if ev.Type != engine.TypeSSHOther && !ev.Indicator && ev.Pattern != patPAMAuthFailure && ev.Pattern != patInputUserauth {
 			unattributed++
 		}
 		if ev.Pattern == patPAMAuthFailure && ev.Indicator {

@@ -225,7 +225,7 @@ func TestPIDCorrelation(t *testing.T) {
 		{hdr + "Connection from 198.51.100.7 port 52144 on 192.0.2.1 port 22",
 			want{true, engine.TypeSSHConnection, false, "198.51.100.7", "", "", 0, patConnection, ""}},
 		{hdr + "input_userauth_request: invalid user admin [preauth]",
-			want{true, engine.TypeSSHInvalidUser, true, "198.51.100.7", "", "admin", 0, patInputUserauth, ""}},
+			want{true, engine.TypeSSHInvalidUser, false, "198.51.100.7", "", "admin", 0, patInputUserauth, ""}},
 		{"Nov 23 10:00:01 gw2 sshd[4242]: input_userauth_request: invalid user admin [preauth]",
 			want{true, engine.TypeSSHInvalidUser, false, "", "", "admin", 0, patInputUserauth, ""}},
 		{hdr + "Disconnecting: Too many authentication failures for root [preauth]",

@@ -198,7 +198,9 @@ func matchSSHD(m *match, msg string, preauth bool) bool {
 		}
 	case 'i':
 		if rest, ok := strings.CutPrefix(msg, "input_userauth_request: invalid user "); ok {
-			m.set(patInputUserauth, engine.TypeSSHInvalidUser, true)
+			// The same connection's "Invalid user" line already counted
+			// this probe; this debug echo only names the user again.
+			m.set(patInputUserauth, engine.TypeSSHInvalidUser, false)
 			m.user = rest
 			m.byPID = true
 			return true
