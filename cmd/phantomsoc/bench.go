@@ -14,7 +14,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -226,8 +225,30 @@ func benchPipeline(data []byte, r *benchResult) error {
 	return nil
 }
 
-// runChild runs a command and returns its wall time, peak RSS and stdout.
-func runChild(ctx context.Context, name string, args ...string) (time.Duration, float64, []byte, error) {
+// peakRSSMarker prefixes the peak RSS line --report-peak-rss prints.
+const peakRSSMarker = "phantomsoc-peak-rss-kb:"
+
+// peakRSSKB is this process's peak resident set (VmHWM) in KiB. It is read
+// from /proc because the rusage a parent gets from wait4 is useless here:
+// Linux folds the parent's high-water mark into a child started with
+// CLONE_VM (as Go starts them) when it execs, so every child would seem to
+// need as much memory as bench itself.
+func peakRSSKB() int64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+// runChild runs a command and returns its wall time, stdout and stderr.
+func runChild(ctx context.Context, name string, args ...string) (time.Duration, []byte, []byte, error) {
 	cmd := exec.CommandContext(ctx, name, args...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -235,13 +256,20 @@ func runChild(ctx context.Context, name string, args ...string) (time.Duration, 
 	err := cmd.Run()
 	el := time.Since(start)
 	if err != nil {
-		return 0, 0, nil, fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, lastLines(errb.String(), 5))
+		return 0, nil, nil, fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, lastLines(errb.String(), 5))
 	}
-	var rss float64
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		rss = float64(ru.Maxrss) / 1024 // KiB on Linux
+	return el, out.Bytes(), errb.Bytes(), nil
+}
+
+// reportedRSS finds "MARKER KiB" in a child's stderr, in MB.
+func reportedRSS(stderr []byte, marker string) float64 {
+	for _, line := range strings.Split(string(stderr), "\n") {
+		if v, ok := strings.CutPrefix(line, marker); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return kb / 1024
+		}
 	}
-	return el, rss, out.Bytes(), nil
+	return 0
 }
 
 func lastLines(s string, n int) string {
@@ -253,11 +281,11 @@ func lastLines(s string, n int) string {
 }
 
 func benchReplay(ctx context.Context, self, path string, r *benchResult) error {
-	el, rss, out, err := runChild(ctx, self, "replay", "--output", "json", path)
+	el, out, errb, err := runChild(ctx, self, "--report-peak-rss", "replay", "--output", "json", path)
 	if err != nil {
 		return err
 	}
-	r.ReplaySeconds, r.ReplayPeakMB = el.Seconds(), rss
+	r.ReplaySeconds, r.ReplayPeakMB = el.Seconds(), reportedRSS(errb, peakRSSMarker)
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	for sc.Scan() {
 		switch {
@@ -270,12 +298,20 @@ func benchReplay(ctx context.Context, self, path string, r *benchResult) error {
 	return nil
 }
 
+// f2bWrapper runs fail2ban-regex as a grandchild forked by a small python
+// process, whose RUSAGE_CHILDREN then holds fail2ban-regex's own peak RSS
+// (fail2ban is python, so python3 is there wherever it is).
+const f2bWrapper = `import resource, subprocess, sys
+r = subprocess.run(sys.argv[1:])
+print("f2b-peak-rss-kb:", resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)
+sys.exit(r.returncode)`
+
 func benchFail2ban(ctx context.Context, f2b, path string, r *benchResult) error {
-	el, rss, out, err := runChild(ctx, f2b, path, "sshd")
+	el, out, errb, err := runChild(ctx, "python3", "-c", f2bWrapper, f2b, path, "sshd")
 	if err != nil {
 		return err
 	}
-	r.F2BSeconds, r.F2BPeakMB = el.Seconds(), rss
+	r.F2BSeconds, r.F2BPeakMB = el.Seconds(), reportedRSS(errb, "f2b-peak-rss-kb:")
 	// "Lines: 200000 lines, 0 ignored, 123456 matched, 76544 missed"
 	if i := bytes.Index(out, []byte(" ignored, ")); i >= 0 {
 		rest := out[i+len(" ignored, "):]

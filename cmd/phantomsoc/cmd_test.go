@@ -285,3 +285,32 @@ func TestExampleConfigIsValid(t *testing.T) {
 	}
 	mustRun(t, "", "config", "check", p)
 }
+
+func TestPeakRSSIsReadable(t *testing.T) {
+	if kb := peakRSSKB(); kb <= 0 {
+		t.Fatalf("peakRSSKB = %d, want a positive VmHWM", kb)
+	}
+	if got := reportedRSS([]byte("noise\n"+peakRSSMarker+" 2048\n"), peakRSSMarker); got != 2 {
+		t.Errorf("reportedRSS = %v MB, want 2", got)
+	}
+}
+
+// TestBenchMeasuresInProcessStages runs bench's in-process measurements on
+// a small log (the child-process replay needs the built binary, which `go
+// test` does not have).
+func TestBenchMeasuresInProcessStages(t *testing.T) {
+	data, err := writeSynth(filepath.Join(t.TempDir(), "a.log"), 1, 5000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r benchResult
+	if err := benchParse(data, &r); err != nil {
+		t.Fatal(err)
+	}
+	if err := benchPipeline(data, &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.ParseLinesPerS <= 0 || r.PipeLinesPerS <= 0 || r.P99us <= 0 || r.P50us > r.P99us {
+		t.Errorf("bench result = %+v, want positive rates and p50 <= p99", r)
+	}
+}

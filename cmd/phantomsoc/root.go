@@ -21,6 +21,7 @@ type globals struct {
 	logLevel  string
 	daemon    bool
 	cpuProf   string
+	peakRSS   bool
 	stopProf  func() error
 	info      buildInfo
 }
@@ -55,6 +56,11 @@ take this place). Start with:
 			return g.startProfile()
 		},
 		PersistentPostRunE: func(cmd *cobra.Command, _ []string) error {
+			if g.peakRSS {
+				// bench reads this: a parent cannot measure an exec'd
+				// child's peak itself (see peakRSSKB).
+				fmt.Fprintf(cmd.ErrOrStderr(), "%s %d\n", peakRSSMarker, peakRSSKB())
+			}
 			return g.stopProfile()
 		},
 	}
@@ -66,6 +72,8 @@ take this place). Start with:
 	fs.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&g.cpuProf, "cpuprofile", "", "write a CPU profile of the command to this file")
 	_ = fs.MarkHidden("cpuprofile")
+	fs.BoolVar(&g.peakRSS, "report-peak-rss", false, "print this process's peak resident memory to stderr at exit")
+	_ = fs.MarkHidden("report-peak-rss")
 
 	run := newRunOptions()
 	root.Flags().BoolVar(&g.daemon, "daemon", false, "run the engine headless (same as `phantomsoc daemon`)")
