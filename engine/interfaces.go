@@ -79,10 +79,12 @@ type Decider interface {
 // Offender is the escalation memory for one target, persisted by the store
 // so repeat offenders keep escalating across restarts.
 type Offender struct {
-	Target  netip.Prefix `json:"target"`
-	Count   int          `json:"count"`
-	Last    time.Time    `json:"last"`
-	Expires time.Time    `json:"expires"`
+	Target netip.Prefix `json:"target"`
+	Count  int          `json:"count"`
+	Last   time.Time    `json:"last"`
+	// Expires is when the latest decision against the target ends. How
+	// long an offense is remembered is policy (forget_after), not stored.
+	Expires time.Time `json:"expires"`
 }
 
 // Stats are cumulative pipeline counters.

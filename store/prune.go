@@ -27,7 +27,7 @@ type PruneReport struct {
 // older than before that are no longer in force (refused, expired, or with
 // an Expires before before — an active permanent or unexpired decision is
 // kept, since restart re-applies it), sources last seen before before and
-// offenders whose Expires is before before. It never deletes audit
+// offenders whose last offense and decision both ended before before. It never deletes audit
 // records: the chain must stay verifiable end to end, and the prune itself
 // is audited.
 func (db *DB) Prune(ctx context.Context, before time.Time) (PruneReport, error) {
@@ -64,7 +64,9 @@ func (db *DB) Prune(ctx context.Context, before time.Time) (PruneReport, error) 
 		if rep.Offenders, err = pruneWhere(tx, bucketOffenders, func(v []byte) (bool, error) {
 			var o engine.Offender
 			err := decode("offender", v, &o)
-			return !o.Expires.IsZero() && o.Expires.Before(before), err
+			// Kept while its last offense or its decision is inside the
+			// retention period: escalation needs the history.
+			return o.Last.Before(before) && !o.Expires.IsZero() && o.Expires.Before(before), err
 		}); err != nil {
 			return err
 		}

@@ -385,9 +385,9 @@ func (p *Policy) Load(offenders []engine.Offender) {
 			continue
 		}
 		o.Target = normalize(o.Target)
-		if o.Expires.IsZero() {
-			o.Expires = o.Last.Add(p.cfg.Escalation.ForgetAfter)
-		}
+		// The store keeps when the last decision ends; remembering the
+		// offense for forget_after is this policy's business.
+		o.Expires = later(o.Expires, o.Last.Add(p.cfg.Escalation.ForgetAfter))
 		if old, ok := p.offenders[o.Target]; ok && old.Last.After(o.Last) {
 			continue
 		}

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func writeFile(t *testing.T, dir, name, data string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// burst is a fast brute force from src starting at start.
+func burst(start time.Time, src string, n int) string {
+	return attackLines(start, src, n, 5000)
+}
+
+func TestAllowlistedSourceIsRefusedAndAudited(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "c.yaml", "policy:\n  allowlist: [203.0.113.0/28]\n")
+	log := writeFile(t, dir, "auth.log", burst(time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC), "203.0.113.7", 12))
+	db := filepath.Join(dir, "x.db")
+	out := mustRun(t, "", "--config", cfg, "--db", db, "replay", "--year", "2026", "-o", "json", log)
+	recs := decodeRecords(t, []byte(out))
+	var refused int
+	for _, r := range recs {
+		if r.Kind == "decision" {
+			if r.State != "refused" {
+				t.Errorf("decision on allowlisted 203.0.113.7 is %q, want refused: %+v", r.State, r)
+			}
+			refused++
+		}
+	}
+	if refused == 0 {
+		t.Fatalf("no refused decision recorded:\n%s", out)
+	}
+	audit := mustRun(t, "", "--db", db, "audit", "list", "-o", "json", "--limit", "0")
+	if !strings.Contains(audit, `"action":"decision.refused"`) {
+		t.Errorf("audit trail lacks the refusal:\n%s", audit)
+	}
+}
+
+func TestHostnameSourcesAreNeverDecidedAgainst(t *testing.T) {
+	var b strings.Builder
+	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	for i := range 12 {
+		fmt.Fprintf(&b, "%s gw1 sshd[%d]: Failed password for root from dsl-7.example.net port %d ssh2\n",
+			start.Add(time.Duration(i)*time.Second).Format(time.Stamp), 100+i, 40000+i)
+	}
+	log := writeFile(t, t.TempDir(), "auth.log", b.String())
+	out := mustRun(t, "", "replay", "--year", "2026", "-o", "json", log)
+	for _, r := range decodeRecords(t, []byte(out)) {
+		if r.Kind == "decision" {
+			t.Errorf("decision against a host name without an address: %+v", r)
+		}
+	}
+}
+
+// TestEscalationSurvivesRestart replays two attacks by one source, a day
+// apart, in two runs on one database: the second decision must know the
+// first.
+func TestEscalationSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "x.db")
+	day1 := writeFile(t, dir, "day1.log", burst(time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC), "198.51.100.77", 12))
+	day2 := writeFile(t, dir, "day2.log", burst(time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC), "198.51.100.77", 12))
+	first := decodeRecords(t, []byte(mustRun(t, "", "--db", db, "replay", "--year", "2026", "-o", "json", day1)))
+	second := decodeRecords(t, []byte(mustRun(t, "", "--db", db, "replay", "--year", "2026", "-o", "json", day2)))
+	ttl := func(recs []record) (time.Duration, int) {
+		for _, r := range recs {
+			if r.Kind == "decision" {
+				d, err := time.ParseDuration(r.TTL)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return d, r.Offense
+			}
+		}
+		t.Fatal("no decision")
+		return 0, 0
+	}
+	t1, o1 := ttl(first)
+	t2, o2 := ttl(second)
+	if o1 != 1 || o2 != 2 {
+		t.Errorf("offenses = %d then %d, want 1 then 2", o1, o2)
+	}
+	if t2 < t1*3/2 {
+		t.Errorf("second TTL %v is not escalated from %v", t2, t1)
+	}
+	if first[0].ID == second[0].ID {
+		t.Errorf("IDs repeat across runs on one database: %s", first[0].ID)
+	}
+}
+
+func TestIngestJSONLinesFromStdin(t *testing.T) {
+	var b strings.Builder
+	for i := range 12 {
+		fmt.Fprintf(&b, `{"time":"2026-11-20T10:00:%02dZ","type":"ssh.auth.failure","source":"203.0.113.99","user":"root","host":"gw1","indicator":true}`+"\n", i)
+	}
+	b.WriteString("{broken json\n")
+	db := filepath.Join(t.TempDir(), "x.db")
+	out := mustRun(t, b.String(), "--db", db, "ingest", "-o", "json", "-")
+	if !strings.Contains(out, `"kind":"decision"`) || !strings.Contains(out, `"source":"203.0.113.99"`) {
+		t.Errorf("ingest made no decision on 203.0.113.99:\n%s", out)
+	}
+	st := mustRun(t, "", "--db", db, "status", "-o", "json")
+	if !strings.Contains(st, `"rejected":1`) || !strings.Contains(st, `"lines":13`) {
+		t.Errorf("status after ingest = %s, want 13 lines with 1 rejected", st)
+	}
+}
