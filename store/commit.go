@@ -268,7 +268,7 @@ func putAlerts(tx *bolt.Tx, w *auditWriter, alerts []engine.Alert) error {
 	}
 	for i := range alerts {
 		a := &alerts[i]
-		v, err := encode(a)
+		v, err := encode(storedAlert(a))
 		if err != nil {
 			return fmt.Errorf("alert %s: %w", a.ID, err)
 		}
@@ -349,6 +349,26 @@ func putDecisions(tx *bolt.Tx, w *auditWriter, ds []engine.Decision) error {
 		}
 	}
 	return nil
+}
+
+// storedAlert is a with its evidence cut to what an analyst reads back —
+// the raw line and where it came from, plus the fields listings filter on.
+// The rest is parsed from the raw line again on demand and, kept, made an
+// alert span two bbolt pages instead of one.
+func storedAlert(a *engine.Alert) *engine.Alert {
+	if len(a.Evidence) == 0 {
+		return a
+	}
+	c := *a
+	c.Evidence = make([]engine.Event, len(a.Evidence))
+	for i, ev := range a.Evidence {
+		c.Evidence[i] = engine.Event{
+			Time: ev.Time, Type: ev.Type, Indicator: ev.Indicator, Source: ev.Source, SourceHost: ev.SourceHost,
+			Host: ev.Host, User: ev.User, Signature: ev.Signature, Severity: ev.Severity,
+			Origin: ev.Origin, Line: ev.Line, Raw: ev.Raw, Count: ev.Count,
+		}
+	}
+	return &c
 }
 
 // putOffender records d as the target's latest offense unless the stored

@@ -174,3 +174,29 @@ func TestSourceSummaryBinaryRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+func TestStoredEvidenceIsSlim(t *testing.T) {
+	db := openTest(t)
+	ev := engine.Event{Time: t0, Type: engine.TypeSSHAuthFailure, Indicator: true, Source: netip.MustParseAddr("203.0.113.4"),
+		SourcePort: 4242, Host: "gw1", Program: "sshd", PID: 77, User: "root", Method: "password", Pattern: "sshd.failed_password",
+		Origin: "auth.log", Line: 9, Raw: "Nov 23 10:00:00 gw1 sshd[77]: Failed password for root from 203.0.113.4 port 4242 ssh2",
+		Asset: &engine.Asset{Name: "gw1", Criticality: 5}}
+	a := engine.Alert{ID: "al-00000001", Time: t0, Scenario: "ssh-bruteforce", Source: ev.Source, Evidence: []engine.Event{ev}}
+	if err := db.Commit(t.Context(), &engine.Commit{Alerts: []engine.Alert{a}, Seq: 1}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.Alert("al-00000001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := got.Evidence[0]
+	if e.Raw != ev.Raw || e.Origin != "auth.log" || e.Line != 9 || e.Source != ev.Source || e.User != "root" || e.Host != "gw1" {
+		t.Errorf("stored evidence lost what an analyst reads: %+v", e)
+	}
+	if e.Asset != nil || e.Pattern != "" || e.PID != 0 {
+		t.Errorf("stored evidence kept parsed detail the raw line already holds: %+v", e)
+	}
+	if a.Evidence[0].Asset == nil {
+		t.Error("Commit modified the caller's alert")
+	}
+}

@@ -227,5 +227,19 @@ func bucket(tx *bolt.Tx, name string) (*bolt.Bucket, error) {
 	if b == nil {
 		return nil, fmt.Errorf("%w: bucket %q missing", ErrCorrupt, name)
 	}
+	if appendOnly(name) {
+		// Keys arrive in time order: pages split at bbolt's default 50%
+		// would stay half empty forever.
+		b.FillPercent = 0.95
+	}
 	return b, nil
+}
+
+// appendOnly reports the buckets whose keys grow with time.
+func appendOnly(name string) bool {
+	switch name {
+	case bucketAlerts, bucketDecisions, bucketAudit, bucketRejects:
+		return true
+	}
+	return false
 }
