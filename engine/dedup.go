@@ -79,15 +79,23 @@ func (d *Deduper) identity(ev *Event) uint64 {
 }
 
 func (d *Deduper) sweep(now time.Time) {
-	live := make(map[uint64]time.Time, dedupSweepMin)
-	for k, t := range d.seen {
-		if now.Sub(t) < d.window {
-			live[k] = t
+	if len(d.seen) > 4*dedupSweepMin {
+		// A fresh map after a burst, because Go maps never shrink: every
+		// later sweep would walk the burst's empty buckets.
+		live := make(map[uint64]time.Time, dedupSweepMin)
+		for k, t := range d.seen {
+			if now.Sub(t) < d.window {
+				live[k] = t
+			}
+		}
+		d.seen = live
+	} else {
+		for k, t := range d.seen {
+			if now.Sub(t) >= d.window {
+				delete(d.seen, k)
+			}
 		}
 	}
-	// A fresh map, because Go maps never shrink: a burst would otherwise
-	// make every later sweep walk its empty buckets.
-	d.seen = live
 	d.sweepAt = now.Add(d.window)
 }
 

@@ -126,7 +126,7 @@ func (e *Engine) Run(ctx context.Context) error {
 
 func (e *Engine) process(b Batch) *Commit {
 	p := e.o.Pipeline
-	c := &Commit{Arrived: b.Arrived, Rejects: b.Rejects}
+	c := &Commit{Arrived: b.Arrived, Rejects: b.Rejects, Indicators: make([]Indicator, 0, len(b.Events))}
 	if b.Checkpoint != nil {
 		c.Checkpoints = []Checkpoint{*b.Checkpoint}
 	}
@@ -150,25 +150,32 @@ func (e *Engine) process(b Batch) *Commit {
 	st.Decisions = uint64(len(c.Decisions))
 	c.Stats = st
 	c.Seq = p.Seq()
+	if b.Release != nil {
+		b.Release()
+	}
 	return c
 }
 
 // write commits in order, merging commits that queued up while the previous
-// transaction ran, and hands each durable commit to the sinks.
+// transaction ran into one, and hands each durable commit to the sinks.
 func (e *Engine) write(ctx context.Context, commits <-chan *Commit) error {
+	group := make([]*Commit, 0, e.o.GroupCommit)
 	for c := range commits {
-	merge:
-		for n := 1; n < e.o.GroupCommit; n++ {
+		group = append(group[:0], c)
+	gather:
+		for len(group) < e.o.GroupCommit {
 			select {
 			case next, ok := <-commits:
 				if !ok {
-					break merge
+					break gather
 				}
-				c.merge(next)
+				group = append(group, next)
 			default:
-				break merge
+				break gather
 			}
 		}
+		c = mergeCommits(group)
+		clear(group)
 		if err := e.o.Store.Commit(ctx, c); err != nil {
 			return fmt.Errorf("commit %d alerts, %d decisions: %w", len(c.Alerts), len(c.Decisions), err)
 		}
@@ -194,28 +201,45 @@ func (e *Engine) account(c *Commit) {
 	}
 }
 
-// merge appends next to c; a later checkpoint of the same origin replaces an
-// earlier one.
-func (c *Commit) merge(next *Commit) {
-	c.Indicators = append(c.Indicators, next.Indicators...)
-	c.Alerts = append(c.Alerts, next.Alerts...)
-	c.Decisions = append(c.Decisions, next.Decisions...)
-	c.Rejects = append(c.Rejects, next.Rejects...)
-	for _, cp := range next.Checkpoints {
-		replaced := false
-		for i := range c.Checkpoints {
-			if c.Checkpoints[i].Origin == cp.Origin {
-				c.Checkpoints[i] = cp
-				replaced = true
+// mergeCommits folds group (in order) into one commit, allocating each
+// slice once; a later checkpoint of an origin replaces an earlier one.
+func mergeCommits(group []*Commit) *Commit {
+	if len(group) == 1 {
+		return group[0]
+	}
+	var nInd, nAl, nDec, nRej int
+	for _, g := range group {
+		nInd += len(g.Indicators)
+		nAl += len(g.Alerts)
+		nDec += len(g.Decisions)
+		nRej += len(g.Rejects)
+	}
+	c := &Commit{
+		Indicators: make([]Indicator, 0, nInd), Alerts: make([]Alert, 0, nAl),
+		Decisions: make([]Decision, 0, nDec), Rejects: make([]Reject, 0, nRej),
+	}
+	for _, g := range group {
+		c.Indicators = append(c.Indicators, g.Indicators...)
+		c.Alerts = append(c.Alerts, g.Alerts...)
+		c.Decisions = append(c.Decisions, g.Decisions...)
+		c.Rejects = append(c.Rejects, g.Rejects...)
+		for _, cp := range g.Checkpoints {
+			replaced := false
+			for i := range c.Checkpoints {
+				if c.Checkpoints[i].Origin == cp.Origin {
+					c.Checkpoints[i] = cp
+					replaced = true
+				}
+			}
+			if !replaced {
+				c.Checkpoints = append(c.Checkpoints, cp)
 			}
 		}
-		if !replaced {
-			c.Checkpoints = append(c.Checkpoints, cp)
+		c.Stats.Add(g.Stats)
+		c.Seq = max(c.Seq, g.Seq)
+		if c.Arrived.IsZero() || (!g.Arrived.IsZero() && g.Arrived.Before(c.Arrived)) {
+			c.Arrived = g.Arrived
 		}
 	}
-	c.Stats.Add(next.Stats)
-	c.Seq = max(c.Seq, next.Seq)
-	if c.Arrived.IsZero() || (!next.Arrived.IsZero() && next.Arrived.Before(c.Arrived)) {
-		c.Arrived = next.Arrived
-	}
+	return c
 }

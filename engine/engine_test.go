@@ -221,8 +221,13 @@ func TestPipelineTrace(t *testing.T) {
 }
 
 func TestCommitMergeKeepsLatestCheckpoint(t *testing.T) {
-	a := &Commit{Checkpoints: []Checkpoint{{Origin: "a", Offset: 1}}, Seq: 3}
-	a.merge(&Commit{Checkpoints: []Checkpoint{{Origin: "a", Offset: 9}, {Origin: "b", Offset: 2}}, Seq: 7})
+	a := mergeCommits([]*Commit{
+		{Checkpoints: []Checkpoint{{Origin: "a", Offset: 1}}, Seq: 3, Alerts: []Alert{{ID: "al-1"}}},
+		{Checkpoints: []Checkpoint{{Origin: "a", Offset: 9}, {Origin: "b", Offset: 2}}, Seq: 7, Alerts: []Alert{{ID: "al-2"}}},
+	})
+	if len(a.Alerts) != 2 || a.Alerts[0].ID != "al-1" || a.Alerts[1].ID != "al-2" {
+		t.Errorf("merged alerts = %+v, want al-1 then al-2", a.Alerts)
+	}
 	want := []Checkpoint{{Origin: "a", Offset: 9}, {Origin: "b", Offset: 2}}
 	if !slices.Equal(a.Checkpoints, want) || a.Seq != 7 {
 		t.Errorf("merge = %+v seq %d, want %+v seq 7", a.Checkpoints, a.Seq, want)

@@ -23,6 +23,10 @@ type Batch struct {
 	// Arrived is when the source read the batch (wall clock); the engine
 	// uses it only to measure arrival-to-decision latency.
 	Arrived time.Time
+	// Release, when set, is called once the engine no longer needs Events,
+	// so the source can reuse the slice: at a few hundred bytes an event,
+	// fresh slices per batch were the largest allocation of a replay.
+	Release func()
 }
 
 // Checkpoint is a file source's durable read position.

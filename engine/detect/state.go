@@ -23,9 +23,9 @@ type seen struct {
 // threshold (it fires and clears on reaching it), campaign sources by
 // maxCampaignSources.
 type state struct {
-	last     int64 // latest event time fed
-	until    int64 // blackhole end
-	count    int   // events fed since the state was last cleared
+	last  int64 // latest event time fed
+	until int64 // blackhole end
+	count int   // events fed since the state was last cleared
 	// evidence points at events shared by every scenario that kept them.
 	evidence []*engine.Event
 	// tail reports that the latest noted event was not stored in evidence

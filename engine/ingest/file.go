@@ -74,7 +74,7 @@ func (f *File) Run(ctx context.Context, out chan<- engine.Batch) error {
 		File: f,
 		p:    p,
 		br:   bufio.NewReaderSize(nil, 64<<10),
-		bt:   batcher{origin: f.o.Path, max: f.o.BatchMax},
+		bt:   newBatcher(f.o.Path, f.o.BatchMax),
 	}
 	t.lr.max = f.o.MaxLine
 	defer t.closeFD()

@@ -75,10 +75,16 @@ func send(ctx context.Context, out chan<- engine.Batch, b engine.Batch) error {
 }
 
 // batcher accumulates the outcome of parsing lines into one engine.Batch.
+// Event slices the engine released come back through free and are reused.
 type batcher struct {
 	origin string
 	max    int
 	b      engine.Batch
+	free   chan []engine.Event
+}
+
+func newBatcher(origin string, max int) batcher {
+	return batcher{origin: origin, max: max, free: make(chan []engine.Event, 4)}
 }
 
 // add parses one line (cut says it was longer than maxLine and was cut) and
@@ -106,9 +112,14 @@ func (bt *batcher) add(p LineParser, raw string, lineno int64, cut bool, maxLine
 			ev.Raw = raw
 		}
 		if bt.b.Events == nil {
-			// One allocation per batch instead of log2(max) growth copies
-			// of a large struct.
-			bt.b.Events = make([]engine.Event, 0, bt.max)
+			select {
+			case evs := <-bt.free:
+				bt.b.Events = evs
+			default:
+				// One allocation per batch instead of log2(max) growth
+				// copies of a large struct.
+				bt.b.Events = make([]engine.Event, 0, bt.max)
+			}
 		}
 		bt.b.Events = append(bt.b.Events, ev)
 	}
@@ -130,6 +141,16 @@ func (bt *batcher) empty() bool { return bt.b.Lines == 0 && len(bt.b.Rejects) ==
 func (bt *batcher) take() engine.Batch {
 	b := bt.b
 	bt.b = engine.Batch{}
+	if evs := b.Events; cap(evs) > 0 {
+		free := bt.free
+		b.Release = func() {
+			clear(evs) // let the lines' strings go
+			select {
+			case free <- evs[:0]:
+			default:
+			}
+		}
+	}
 	return b
 }
 

@@ -175,6 +175,9 @@ func (mr *merger) finish(ctx context.Context, h *head) bool {
 	mr.b.Lines += h.b.Lines
 	mr.b.Rejects = append(mr.b.Rejects, h.b.Rejects...)
 	cp := h.b.Checkpoint
+	if h.b.Release != nil {
+		h.b.Release() // its events were copied into the merged batch
+	}
 	h.b = engine.Batch{}
 	if cp != nil {
 		mr.b.Checkpoint = cp

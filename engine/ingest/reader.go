@@ -70,7 +70,7 @@ func (r *Reader) Run(ctx context.Context, out chan<- engine.Batch) error {
 func (r *Reader) run(ctx context.Context, out chan<- engine.Batch) error {
 	br := bufio.NewReaderSize(r.r, 64<<10)
 	lr := lineReader{br: br, max: r.o.MaxLine}
-	bt := batcher{origin: r.name, max: r.o.BatchMax}
+	bt := newBatcher(r.name, r.o.BatchMax)
 	// A regular file never pauses; anything else (a pipe, a terminal) may
 	// block on the next read, so what was read is sent first.
 	pauses := true
