@@ -44,6 +44,10 @@ addresses only) and measures, on this machine:
              are the real command's)
   fail2ban   ` + "`fail2ban-regex FILE sshd`" + ` on the same file when it is installed
              (it only reads the file; it never touches the firewall)
+  detection  on a synthetic week with known attackers: how many sources of
+             each class phantomsoc decides against, and how many Debian's
+             default fail2ban sshd jail (5 failures in 10m) would ban,
+             simulated on fail2ban-regex's own matches
 
 --lines takes several sizes to show that memory stays flat as lines grow.`,
 		Example: `  phantomsoc bench
@@ -131,7 +135,23 @@ func runBench(ctx context.Context, w io.Writer, g *globals, o benchOptions) erro
 		}
 		results = append(results, r)
 	}
-	return writeBench(w, g, results, f2b != "")
+	det, err := benchDetection(ctx, dir, f2b)
+	if err != nil {
+		return err
+	}
+	if g.output == outputJSON {
+		if err := writeBench(w, g, results, f2b != ""); err != nil {
+			return err
+		}
+		return writeJSON(w, struct {
+			Detection []classResult `json:"detection"`
+		}{det})
+	}
+	if err := writeBench(w, g, results, f2b != ""); err != nil {
+		return err
+	}
+	writeDetection(w, det, f2b != "")
+	return nil
 }
 
 func writeSynth(path string, seed uint64, lines int) ([]byte, error) {
