@@ -148,9 +148,12 @@ func (g *group) clusters(minDense int) []netip.Prefix {
 	return appendClusters(nil, addrs, minDense)
 }
 
-// appendClusters emits sorted addrs as their covering prefix when that
-// prefix is dense, else splits it in halves and drops halves with fewer
-// than minDense addresses as sparse.
+// appendClusters walks the covering prefix of sorted addrs down the
+// address tree. A half with fewer than minDense addresses beside one with
+// at least that many holds stragglers: they are dropped and the walk goes
+// on into the crowded half, so one scattered neighbour cannot stretch a
+// /28 cluster into a /27 of mostly innocent addresses. Otherwise the
+// covering prefix is emitted when dense, and split when not.
 func appendClusters(out []netip.Prefix, addrs []netip.Addr, minDense int) []netip.Prefix {
 	if len(addrs) < minDense {
 		return out
@@ -158,7 +161,7 @@ func appendClusters(out []netip.Prefix, addrs []netip.Addr, minDense int) []neti
 	lo, hi := addrs[0], addrs[len(addrs)-1]
 	n := commonBits(lo, hi)
 	p, _ := lo.Prefix(n)
-	if isDense(p, len(addrs)) || n >= lo.BitLen() {
+	if n >= lo.BitLen() {
 		return append(out, p)
 	}
 	lower, _ := lo.Prefix(n + 1)
@@ -168,12 +171,21 @@ func appendClusters(out []netip.Prefix, addrs []netip.Addr, minDense int) []neti
 		}
 		return 1
 	})
-	out = appendClusters(out, addrs[:i], minDense)
-	return appendClusters(out, addrs[i:], minDense)
+	left, right := addrs[:i], addrs[i:]
+	switch {
+	case len(left) >= minDense && len(right) < minDense:
+		return appendClusters(out, left, minDense)
+	case len(right) >= minDense && len(left) < minDense:
+		return appendClusters(out, right, minDense)
+	case isDense(p, len(addrs)):
+		return append(out, p)
+	}
+	out = appendClusters(out, left, minDense)
+	return appendClusters(out, right, minDense)
 }
 
-// isDense: an IPv4 prefix at least a quarter used; an IPv6 prefix within
-// one /64, the unit a single host or customer gets.
+// isDense: an IPv4 prefix at least a quarter used, and an IPv6 prefix
+// within one /64, the unit one host or customer gets.
 func isDense(p netip.Prefix, n int) bool {
 	host := p.Addr().BitLen() - p.Bits()
 	if p.Addr().Is6() {
