@@ -14,11 +14,11 @@ import (
 // and the attack is still decided against.
 func TestReplayBadInput(t *testing.T) {
 	var b bytes.Buffer
-	b.Write([]byte{0x00, 0xff, 0xfe, 0x01, '\n'})                  // binary garbage
+	b.Write([]byte{0x00, 0xff, 0xfe, 0x01, '\n'})                       // binary garbage
 	b.WriteString("Nov 20 10:00:00 gw1 sshd[1]: Failed \x00password\n") // NUL inside
 	b.WriteString("Nov 20 10:00:00 gw1 sshd[2]: \xc3\x28 invalid utf-8 \xff\n")
 	b.WriteString(`{"event_type":"alert","src_ip":"203.0.113.9"` + "\n") // truncated JSON
-	b.WriteString(strings.Repeat("A", 3<<20>>1) + "\n")                 // 1.5 MiB line
+	b.WriteString(strings.Repeat("A", 3<<20>>1) + "\n")                  // 1.5 MiB line
 	b.WriteString("Dec 31 23:59:59 gw1 sshd[3]: Failed password for root from 198.51.100.3 port 1 ssh2\n")
 	b.WriteString(`{"time":"2099-01-01T00:00:00Z","type":"ssh.auth.failure","source":"198.51.100.4","indicator":true}` + "\n")
 	b.WriteString(attackLines(time.Date(2026, 11, 20, 10, 5, 0, 0, time.UTC), "203.0.113.66", 12, 700))
