@@ -4,6 +4,7 @@
 package control
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -47,7 +49,16 @@ type Server struct {
 	status StatusFunc
 	log    *slog.Logger
 	ready  chan struct{}
+	calls  map[string]CallFunc
 }
+
+// CallFunc answers one named call: args is the request's JSON body; the
+// result is sent back as JSON. An error wrapping ErrNotFound becomes a 404.
+type CallFunc func(args []byte) (any, error)
+
+// ErrNotFound is what a call answers when the thing asked for does not
+// exist; clients get an error wrapping it.
+var ErrNotFound = errors.New("not found")
 
 // NewServer returns a server for socket; status is required.
 func NewServer(socket string, status StatusFunc, logger *slog.Logger) (*Server, error) {
@@ -60,7 +71,13 @@ func NewServer(socket string, status StatusFunc, logger *slog.Logger) (*Server, 
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Server{socket: socket, status: status, log: logger.With("component", "control"), ready: make(chan struct{})}, nil
+	return &Server{socket: socket, status: status, log: logger.With("component", "control"), ready: make(chan struct{}), calls: map[string]CallFunc{}}, nil
+}
+
+// Handle registers a call under name (letters, digits, '-' and '.'); it
+// must be called before Run.
+func (s *Server) Handle(name string, fn CallFunc) {
+	s.calls[name] = fn
 }
 
 // Ready is closed once the socket accepts connections.
@@ -92,6 +109,7 @@ func (s *Server) Run(ctx context.Context) error {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(s.status())
 	})
+	mux.HandleFunc("POST /v1/call/{name}", s.serveCall)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -108,6 +126,36 @@ func (s *Server) Run(ctx context.Context) error {
 	<-errc
 	_ = os.Remove(s.socket)
 	return err
+}
+
+// maxArgs bounds a call's request body.
+const maxArgs = 1 << 20
+
+func (s *Server) serveCall(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	fn, ok := s.calls[name]
+	if !ok {
+		http.Error(w, fmt.Sprintf("unknown call %q", name), http.StatusNotFound)
+		return
+	}
+	args, err := io.ReadAll(io.LimitReader(r.Body, maxArgs+1))
+	if err != nil || len(args) > maxArgs {
+		http.Error(w, "bad request body", http.StatusBadRequest)
+		return
+	}
+	res, err := fn(args)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		http.Error(w, err.Error(), http.StatusGone)
+		return
+	case err != nil:
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if err := json.NewEncoder(w).Encode(res); err != nil {
+		s.log.Warn("control call reply", "call", name, "err", err)
+	}
 }
 
 // ErrNotRunning means no process answers on the socket.
@@ -128,6 +176,40 @@ func NewClient(socket string) *Client {
 			return d.DialContext(ctx, "unix", socket)
 		}},
 	}}
+}
+
+// Call invokes a named call with args (JSON-encoded) and decodes the
+// result into result.
+func (c *Client) Call(ctx context.Context, name string, args, result any) error {
+	body, err := json.Marshal(args)
+	if err != nil {
+		return fmt.Errorf("control call %s: %w", name, err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://phantomsoc/v1/call/"+name, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		var op *net.OpError
+		if errors.As(err, &op) {
+			return fmt.Errorf("%w (%s)", ErrNotRunning, c.socket)
+		}
+		return fmt.Errorf("control call %s: %w", name, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		text := strings.TrimSpace(string(msg))
+		if resp.StatusCode == http.StatusGone {
+			return fmt.Errorf("%w: %s", ErrNotFound, text)
+		}
+		return fmt.Errorf("control call %s: %s: %s", name, resp.Status, text)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(result); err != nil {
+		return fmt.Errorf("control call %s: decode: %w", name, err)
+	}
+	return nil
 }
 
 // Status asks the running process for its status.

@@ -2,9 +2,12 @@ package control
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -51,4 +54,43 @@ func TestClientNotRunning(t *testing.T) {
 	if !errors.Is(err, ErrNotRunning) {
 		t.Fatalf("Status = %v, want ErrNotRunning", err)
 	}
+}
+
+func TestCalls(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "ctl.sock")
+	srv, err := NewServer(sock, func() Status { return Status{} }, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Handle("double", func(args []byte) (any, error) {
+		var n int
+		if err := json.Unmarshal(args, &n); err != nil {
+			return nil, err
+		}
+		if n < 0 {
+			return nil, fmt.Errorf("item %d: %w", n, ErrNotFound)
+		}
+		return 2 * n, nil
+	})
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	<-srv.Ready()
+	c := NewClient(sock)
+	var got int
+	if err := c.Call(t.Context(), "double", 21, &got); err != nil || got != 42 {
+		t.Errorf("Call(double, 21) = %d, %v; want 42", got, err)
+	}
+	if err := c.Call(t.Context(), "double", -1, &got); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Call(double, -1) = %v, want ErrNotFound", err)
+	}
+	if err := c.Call(t.Context(), "double", "x", &got); err == nil || !strings.Contains(err.Error(), "500") {
+		t.Errorf("Call(double, \"x\") = %v, want a server error", err)
+	}
+	if err := c.Call(t.Context(), "nope", 1, &got); err == nil || !strings.Contains(err.Error(), "unknown call") {
+		t.Errorf("Call(nope) = %v, want unknown call", err)
+	}
+	cancel()
+	<-done
 }

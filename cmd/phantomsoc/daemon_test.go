@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -73,6 +74,27 @@ func TestDaemonFollowsAndResumes(t *testing.T) {
 	st := waitStatus(t, socketPath(dbPath), errc, func(s control.Status) bool { return s.Lines == 12 && s.Decisions > 0 })
 	if st.Mode != "daemon" || !st.DryRun {
 		t.Errorf("status = %+v, want daemon mode, dry-run", st)
+	}
+	// While the daemon owns the database, the listing commands ask it.
+	alerts := mustRun(t, "", "--db", dbPath, "alerts", "list", "-o", "json")
+	if !strings.Contains(alerts, `"source":"203.0.113.50"`) {
+		t.Errorf("alerts list through the daemon = %q", alerts)
+	}
+	var first record
+	if err := json.Unmarshal([]byte(alerts[:strings.IndexByte(alerts, '\n')]), &first); err != nil {
+		t.Fatal(err)
+	}
+	if show := mustRun(t, "", "--db", dbPath, "alerts", "show", first.ID); !strings.Contains(show, first.ID) {
+		t.Errorf("alerts show through the daemon = %q", show)
+	}
+	if _, err := run(t, "", "--db", dbPath, "alerts", "show", "al-99999999"); err == nil || !strings.Contains(err.Error(), "not found") {
+		t.Errorf("alerts show of a missing ID through the daemon = %v, want not found", err)
+	}
+	if v := mustRun(t, "", "--db", dbPath, "audit", "verify"); !strings.Contains(v, "audit chain OK") {
+		t.Errorf("audit verify through the daemon = %q", v)
+	}
+	if d := mustRun(t, "", "--db", dbPath, "decisions", "list"); !strings.Contains(d, "203.0.113.50") {
+		t.Errorf("decisions list through the daemon = %q", d)
 	}
 	// Appended while running: followed.
 	f, err := os.OpenFile(logPath, os.O_APPEND|os.O_WRONLY, 0)

@@ -136,6 +136,7 @@ func runEngine(ctx context.Context, stdout, stderr io.Writer, g *globals, run *r
 	if err != nil {
 		return err
 	}
+	serveReader(srv, db)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

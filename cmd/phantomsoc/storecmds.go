@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
-	"os"
 	"strings"
 	"time"
 
@@ -17,27 +16,6 @@ import (
 	"github.com/phantomsoc/phantomsoc/engine/assess"
 	"github.com/phantomsoc/phantomsoc/store"
 )
-
-// withStore opens the database read-only for one command.
-func withStore(g *globals, fn func(db *store.DB) error) error {
-	cfg, err := loadConfig(g.config)
-	if err != nil {
-		return err
-	}
-	path, err := g.dbPath(cfg.DB)
-	if err != nil {
-		return err
-	}
-	if _, err := os.Stat(path); err != nil {
-		return fmt.Errorf("database %s: %w (run the daemon or a replay with --db first)", path, err)
-	}
-	db, err := openStore(path, store.Options{ReadOnly: true})
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	return fn(db)
-}
 
 // parseSince accepts a duration back from now ("24h") or an RFC 3339 time.
 func parseSince(s string, now time.Time) (time.Time, error) {
@@ -77,7 +55,7 @@ func newAlertsCmd(g *globals) *cobra.Command {
 					return fmt.Errorf("--source: %w", err)
 				}
 			}
-			return withStore(g, func(db *store.DB) error { return listAlerts(cmd.OutOrStdout(), g, db, q) })
+			return withReader(cmd.Context(), g, func(db reader) error { return listAlerts(cmd.OutOrStdout(), g, db, q) })
 		},
 	}
 	list.Flags().StringVar(&q.Scenario, "scenario", "", "only this scenario")
@@ -89,14 +67,14 @@ func newAlertsCmd(g *globals) *cobra.Command {
 		Short: "Explain one alert: every risk factor, confidence reason, blast radius and evidence",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withStore(g, func(db *store.DB) error { return showAlert(cmd.OutOrStdout(), g, db, args[0]) })
+			return withReader(cmd.Context(), g, func(db reader) error { return showAlert(cmd.OutOrStdout(), g, db, args[0]) })
 		},
 	}
 	cmd.AddCommand(list, show)
 	return cmd
 }
 
-func listAlerts(w io.Writer, g *globals, db *store.DB, q store.AlertQuery) error {
+func listAlerts(w io.Writer, g *globals, db reader, q store.AlertQuery) error {
 	alerts, err := db.Alerts(q)
 	if err != nil {
 		return err
@@ -121,7 +99,7 @@ func listAlerts(w io.Writer, g *globals, db *store.DB, q store.AlertQuery) error
 	return tw.Flush()
 }
 
-func showAlert(w io.Writer, g *globals, db *store.DB, id string) error {
+func showAlert(w io.Writer, g *globals, db reader, id string) error {
 	a, err := db.Alert(id)
 	if errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("alert %s: not found", id)
@@ -185,7 +163,7 @@ func newDecisionsCmd(g *globals) *cobra.Command {
 			default:
 				return fmt.Errorf("--state %q: want pending, active, refused or expired", q.State)
 			}
-			return withStore(g, func(db *store.DB) error { return listDecisions(cmd.OutOrStdout(), g, db, q) })
+			return withReader(cmd.Context(), g, func(db reader) error { return listDecisions(cmd.OutOrStdout(), g, db, q) })
 		},
 	}
 	list.Flags().StringVar(&q.State, "state", "", "only this state: pending, active, refused or expired")
@@ -210,7 +188,7 @@ func parseTarget(s string) (netip.Prefix, error) {
 	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
-func listDecisions(w io.Writer, g *globals, db *store.DB, q store.DecisionQuery) error {
+func listDecisions(w io.Writer, g *globals, db reader, q store.DecisionQuery) error {
 	decs, err := db.Decisions(q)
 	if err != nil {
 		return err
@@ -241,7 +219,7 @@ func newAuditCmd(g *globals) *cobra.Command {
 		Example: "  phantomsoc audit list --from 100 --limit 20 --output json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withStore(g, func(db *store.DB) error { return listAudit(cmd.OutOrStdout(), g, db, from, limit) })
+			return withReader(cmd.Context(), g, func(db reader) error { return listAudit(cmd.OutOrStdout(), g, db, from, limit) })
 		},
 	}
 	list.Flags().Uint64Var(&from, "from", 1, "first sequence number")
@@ -254,14 +232,14 @@ record. It exits non-zero and names the first broken record when any record
 was edited, removed or reordered.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withStore(g, func(db *store.DB) error { return verifyAudit(cmd.OutOrStdout(), g, db) })
+			return withReader(cmd.Context(), g, func(db reader) error { return verifyAudit(cmd.OutOrStdout(), g, db) })
 		},
 	}
 	cmd.AddCommand(list, verify)
 	return cmd
 }
 
-func listAudit(w io.Writer, g *globals, db *store.DB, from uint64, limit int) error {
+func listAudit(w io.Writer, g *globals, db reader, from uint64, limit int) error {
 	recs, err := db.AuditList(from, limit)
 	if err != nil {
 		return err
@@ -285,7 +263,7 @@ func listAudit(w io.Writer, g *globals, db *store.DB, from uint64, limit int) er
 // errAuditBroken makes `audit verify` exit non-zero after printing.
 var errAuditBroken = errors.New("audit chain is broken")
 
-func verifyAudit(w io.Writer, g *globals, db *store.DB) error {
+func verifyAudit(w io.Writer, g *globals, db reader) error {
 	rep, err := db.VerifyAudit()
 	if err != nil {
 		return err
@@ -352,7 +330,7 @@ func runStatus(ctx context.Context, w io.Writer, g *globals) error {
 	if !errors.Is(err, control.ErrNotRunning) {
 		return err
 	}
-	return withStore(g, func(db *store.DB) error {
+	return withReader(ctx, g, func(db reader) error {
 		info, err := db.Info()
 		if err != nil {
 			return err

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/phantomsoc/phantomsoc/control"
+	"github.com/phantomsoc/phantomsoc/engine"
+	"github.com/phantomsoc/phantomsoc/store"
+)
+
+// reader is what the listing commands read: the store itself, or the
+// process that owns it, over the control socket.
+type reader interface {
+	Alerts(q store.AlertQuery) ([]engine.Alert, error)
+	Alert(id string) (engine.Alert, error)
+	Decisions(q store.DecisionQuery) ([]engine.Decision, error)
+	AuditList(from uint64, limit int) ([]store.AuditRecord, error)
+	VerifyAudit() (store.VerifyReport, error)
+	Info() (store.Info, error)
+	Stats() (engine.Stats, error)
+}
+
+var _ reader = (*store.DB)(nil)
+
+// auditPage is the audit-list call's arguments.
+type auditPage struct {
+	From  uint64 `json:"from"`
+	Limit int    `json:"limit"`
+}
+
+// serveReader exposes db's reads on the control socket, so commands work
+// while this process owns the database.
+func serveReader(srv *control.Server, db *store.DB) {
+	handle := func(name string, fn func(args []byte) (any, error)) {
+		srv.Handle(name, func(args []byte) (any, error) {
+			res, err := fn(args)
+			if errors.Is(err, store.ErrNotFound) {
+				err = fmt.Errorf("%w: %v", control.ErrNotFound, err)
+			}
+			return res, err
+		})
+	}
+	handle("alerts", func(args []byte) (any, error) {
+		var q store.AlertQuery
+		if err := json.Unmarshal(args, &q); err != nil {
+			return nil, err
+		}
+		return db.Alerts(q)
+	})
+	handle("alert", func(args []byte) (any, error) {
+		var id string
+		if err := json.Unmarshal(args, &id); err != nil {
+			return nil, err
+		}
+		return db.Alert(id)
+	})
+	handle("decisions", func(args []byte) (any, error) {
+		var q store.DecisionQuery
+		if err := json.Unmarshal(args, &q); err != nil {
+			return nil, err
+		}
+		return db.Decisions(q)
+	})
+	handle("audit", func(args []byte) (any, error) {
+		var p auditPage
+		if err := json.Unmarshal(args, &p); err != nil {
+			return nil, err
+		}
+		return db.AuditList(p.From, p.Limit)
+	})
+	handle("audit-verify", func([]byte) (any, error) { return db.VerifyAudit() })
+	handle("info", func([]byte) (any, error) { return db.Info() })
+	handle("stats", func([]byte) (any, error) { return db.Stats() })
+}
+
+// remote reads through the control socket of the owning process.
+type remote struct {
+	ctx context.Context
+	c   *control.Client
+}
+
+func (r remote) call(name string, args, result any) error {
+	err := r.c.Call(r.ctx, name, args, result)
+	if errors.Is(err, control.ErrNotFound) {
+		return fmt.Errorf("%w: %v", store.ErrNotFound, err)
+	}
+	return err
+}
+
+func (r remote) Alerts(q store.AlertQuery) (out []engine.Alert, err error) {
+	return out, r.call("alerts", q, &out)
+}
+func (r remote) Alert(id string) (out engine.Alert, err error) {
+	return out, r.call("alert", id, &out)
+}
+func (r remote) Decisions(q store.DecisionQuery) (out []engine.Decision, err error) {
+	return out, r.call("decisions", q, &out)
+}
+func (r remote) AuditList(from uint64, limit int) (out []store.AuditRecord, err error) {
+	return out, r.call("audit", auditPage{From: from, Limit: limit}, &out)
+}
+func (r remote) VerifyAudit() (out store.VerifyReport, err error) {
+	return out, r.call("audit-verify", nil, &out)
+}
+func (r remote) Info() (out store.Info, err error)    { return out, r.call("info", nil, &out) }
+func (r remote) Stats() (out engine.Stats, err error) { return out, r.call("stats", nil, &out) }
+
+// withReader runs fn against the process that owns the database when one
+// answers on its control socket, else against the file opened read-only.
+func withReader(ctx context.Context, g *globals, fn func(r reader) error) error {
+	cfg, err := loadConfig(g.config)
+	if err != nil {
+		return err
+	}
+	path, err := g.dbPath(cfg.DB)
+	if err != nil {
+		return err
+	}
+	c := control.NewClient(socketPath(path))
+	if _, err := c.Status(ctx); err == nil {
+		return fn(remote{ctx: ctx, c: c})
+	} else if !errors.Is(err, control.ErrNotRunning) {
+		return err
+	}
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("database %s: %w (run the daemon or a replay with --db first)", path, err)
+	}
+	db, err := openStore(path, store.Options{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return fn(db)
+}
