@@ -17,24 +17,21 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/phantomsoc/phantomsoc/engine"
 )
 
 // Status is what `phantomsoc status` shows about a running engine.
 type Status struct {
-	PID        int       `json:"pid"`
-	Mode       string    `json:"mode"`
-	Version    string    `json:"version"`
-	Started    time.Time `json:"started"`
-	DB         string    `json:"db"`
-	DryRun     bool      `json:"dry_run"`
-	Sources    []string  `json:"sources"`
-	Lines      uint64    `json:"lines"`
-	Events     uint64    `json:"events"`
-	Indicators uint64    `json:"indicators"`
-	Deduped    uint64    `json:"deduped"`
-	Rejected   uint64    `json:"rejected"`
-	Alerts     uint64    `json:"alerts"`
-	Decisions  uint64    `json:"decisions"`
+	PID     int       `json:"pid"`
+	Mode    string    `json:"mode"`
+	Version string    `json:"version"`
+	Started time.Time `json:"started"`
+	DB      string    `json:"db"`
+	DryRun  bool      `json:"dry_run"`
+	Sources []string  `json:"sources"`
+	// Stats are this run's pipeline counters.
+	engine.Stats
 	// LatencyP99 is the arrival-to-durable-decision p99 upper bound.
 	LatencyP99 string `json:"latency_p99"`
 }

@@ -9,11 +9,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/phantomsoc/phantomsoc/engine"
 )
 
 func TestStatusRoundTrip(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), "ctl.sock")
-	srv, err := NewServer(sock, func() Status { return Status{PID: 7, Mode: "daemon", Alerts: 3} }, nil)
+	srv, err := NewServer(sock, func() Status { return Status{PID: 7, Mode: "daemon", Stats: engine.Stats{Alerts: 3}} }, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -133,22 +133,6 @@ type alertDetail struct {
 	First      time.Time `json:"first"`
 }
 
-// decisionDetail is what a decision's audit record says about it.
-type decisionDetail struct {
-	AlertID  string        `json:"alert_id"`
-	Scenario string        `json:"scenario"`
-	Action   string        `json:"action"`
-	Target   string        `json:"target"`
-	TTL      time.Duration `json:"ttl"`
-	Expires  time.Time     `json:"expires"`
-	Auto     bool          `json:"auto"`
-	State    string        `json:"state"`
-	Offense  int           `json:"offense"`
-	Risk     float64       `json:"risk"`
-	Reason   string        `json:"reason"`
-	Gateways []string      `json:"gateways,omitempty"`
-}
-
 // Commit writes c in one transaction: alerts, decisions, offenders,
 // checkpoints, rejects (capped), the per-source index, stats, the ID
 // sequence and an audit record per alert and decision. Either all of it
@@ -339,12 +323,8 @@ func putDecisions(tx *bolt.Tx, w *auditWriter, ds []engine.Decision) error {
 		case existed:
 			action = ActionDecisionUpdated
 		}
-		det := decisionDetail{
-			AlertID: d.AlertID, Scenario: d.Scenario, Action: d.Action, Target: d.TargetString(),
-			TTL: d.TTL, Expires: d.Expires, Auto: d.Auto, State: d.State, Offense: d.Offense,
-			Risk: d.Risk, Reason: d.Reason, Gateways: d.Gateways,
-		}
-		if err := w.addDetail(d.Time, action, d.ID, &det); err != nil {
+		// The whole decision is small: the audit record carries all of it.
+		if err := w.addDetail(d.Time, action, d.ID, d); err != nil {
 			return err
 		}
 	}

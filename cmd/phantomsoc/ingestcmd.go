@@ -27,11 +27,7 @@ ingest stops at end of input.`,
 			if len(args) == 0 {
 				args = []string{"-"}
 			}
-			cfg, err := loadConfig(g.config)
-			if err != nil {
-				return err
-			}
-			path, err := g.dbPath(cfg.DB)
+			path, err := g.resolveDB()
 			if err != nil {
 				return err
 			}

@@ -112,11 +112,7 @@ func (r remote) Stats() (out engine.Stats, err error) { return out, r.call("stat
 // withReader runs fn against the process that owns the database when one
 // answers on its control socket, else against the file opened read-only.
 func withReader(ctx context.Context, g *globals, fn func(r reader) error) error {
-	cfg, err := loadConfig(g.config)
-	if err != nil {
-		return err
-	}
-	path, err := g.dbPath(cfg.DB)
+	path, err := g.resolveDB()
 	if err != nil {
 		return err
 	}

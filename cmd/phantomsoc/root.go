@@ -153,6 +153,16 @@ func (g *globals) stopProfile() error {
 	return err
 }
 
+// resolveDB loads the config and returns the database path it and the
+// flags name.
+func (g *globals) resolveDB() (string, error) {
+	cfg, err := loadConfig(g.config)
+	if err != nil {
+		return "", err
+	}
+	return g.dbPath(cfg.DB)
+}
+
 // socketPath is the control socket that belongs to a database file.
 func socketPath(db string) string { return db + ".sock" }
 

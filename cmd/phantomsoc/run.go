@@ -166,11 +166,9 @@ func runEngine(ctx context.Context, stdout, stderr io.Writer, g *globals, run *r
 }
 
 func statusOf(e *engine.Engine, mode, version string, started time.Time, db string, dryRun bool, sources []string) control.Status {
-	s := e.Stats()
 	return control.Status{
 		PID: os.Getpid(), Mode: mode, Version: version, Started: started, DB: db, DryRun: dryRun, Sources: sources,
-		Lines: s.Lines, Events: s.Events, Indicators: s.Indicators, Deduped: s.Deduped, Rejected: s.Rejected,
-		Alerts: s.Alerts, Decisions: s.Decisions, LatencyP99: e.Latency().Quantile(0.99).String(),
+		Stats: e.Stats(), LatencyP99: e.Latency().Quantile(0.99).String(),
 	}
 }
 

@@ -298,18 +298,15 @@ it holds.`,
 }
 
 // dbStatus is `status` when no process runs.
+// Its counters sit at the top level, as in a running process's status.
 type dbStatus struct {
-	Running bool         `json:"running"`
-	Info    store.Info   `json:"db"`
-	Stats   engine.Stats `json:"stats"`
+	Running bool       `json:"running"`
+	Info    store.Info `json:"db"`
+	engine.Stats
 }
 
 func runStatus(ctx context.Context, w io.Writer, g *globals) error {
-	cfg, err := loadConfig(g.config)
-	if err != nil {
-		return err
-	}
-	path, err := g.dbPath(cfg.DB)
+	path, err := g.resolveDB()
 	if err != nil {
 		return err
 	}
