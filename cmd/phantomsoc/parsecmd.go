@@ -3,21 +3,20 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"sort"
 
 	"github.com/spf13/cobra"
 
 	"github.com/phantomsoc/phantomsoc/engine"
+	"github.com/phantomsoc/phantomsoc/engine/ingest"
 	"github.com/phantomsoc/phantomsoc/engine/parse"
 )
 
 // maxLine is the longest line read whole; the rest of a longer one is cut.
-const maxLine = 1 << 20
+const maxLine = ingest.DefaultMaxLine
 
 func newParseCmd(g *globals) *cobra.Command {
 	var in inputOptions
@@ -144,7 +143,7 @@ func runParse(ctx context.Context, w io.Writer, stdin io.Reader, g *globals, in 
 		if len(files) > 1 {
 			fileName = origin
 		}
-		err = eachLine(r, func(lineno int64, line string, cut bool) error {
+		err = ingest.EachLine(r, maxLine, func(lineno int64, line string, cut bool) error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
@@ -259,58 +258,6 @@ func writeParseSummary(w io.Writer, s *parseSummary) {
 		fmt.Fprintf(w, "\nunrecognised sshd lines (first %d):\n", listUnrecognized)
 		for _, u := range s.Unrecognized {
 			fmt.Fprintf(w, "  %d: %s\n", u.Line, u.Raw)
-		}
-	}
-}
-
-// eachLine calls fn for every line of r; lines longer than maxLine are cut
-// (fn sees cut=true) and the rest of them skipped. A final line without a
-// newline counts.
-func eachLine(r io.Reader, fn func(lineno int64, line string, cut bool) error) error {
-	br := bufio.NewReaderSize(r, 64<<10)
-	var lineno int64
-	buf := make([]byte, 0, 4096)
-	for {
-		buf = buf[:0]
-		cut := false
-		var err error
-		for {
-			var frag []byte
-			frag, err = br.ReadSlice('\n')
-			if len(buf)+len(frag) > maxLine {
-				if room := maxLine - len(buf); room > 0 {
-					buf = append(buf, frag[:room]...)
-				}
-				cut = true
-			} else {
-				buf = append(buf, frag...)
-			}
-			if !errors.Is(err, bufio.ErrBufferFull) {
-				break
-			}
-		}
-		if len(buf) == 0 && err != nil {
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			return err
-		}
-		lineno++
-		line := buf
-		if n := len(line); n > 0 && line[n-1] == '\n' {
-			line = line[:n-1]
-		}
-		if n := len(line); n > 0 && line[n-1] == '\r' {
-			line = line[:n-1]
-		}
-		if ferr := fn(lineno, string(slices.Clip(line)), cut); ferr != nil {
-			return ferr
-		}
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			return err
 		}
 	}
 }
