@@ -61,6 +61,17 @@ const (
 	TypeGeneric = "generic"
 )
 
+// Types returns every event type, in a fixed order: what scenarios may
+// name.
+func Types() []string {
+	return []string{
+		TypeSSHAuthFailure, TypePAMFailure, TypeSSHInvalidUser, TypeSSHMaxAttempts, TypeSSHAuthSuccess,
+		TypeSSHPreauthClose, TypeSSHNegotiation, TypeSSHRefused, TypeSSHConnection, TypeSSHOther,
+		TypeIDSAlert, TypeIDSFlow, TypeIDSStats, TypeIDSDNS, TypeIDSHTTP, TypeIDSTLS, TypeIDSOther,
+		TypeGeneric,
+	}
+}
+
 // Event is one normalised security observation. Parsers fill it; the engine
 // never mutates an event after detection has seen it.
 type Event struct {

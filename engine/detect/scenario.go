@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/phantomsoc/phantomsoc/engine"
 )
 
 // Kinds of scenario.
@@ -267,14 +269,6 @@ func (e *Error) Error() string {
 
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
 
-// knownTypes are the event types a scenario may name.
-var knownTypes = map[string]bool{
-	"ssh.auth.failure": true, "ssh.auth.invalid_user": true, "ssh.auth.max_attempts": true,
-	"ssh.auth.success": true, "ssh.preauth.close": true, "ssh.preauth.negotiation": true,
-	"ssh.refused": true, "ssh.connection": true, "ssh.other": true,
-	"ids.alert": true, "ids.flow": true, "ids.stats": true, "ids.dns": true,
-	"ids.http": true, "ids.tls": true, "ids.other": true, "generic": true,
-}
 
 // applyDefaults fills unset optional fields; it is the only place defaults
 // live.
@@ -360,7 +354,7 @@ func validate(s *Scenario) []problem {
 		seen := map[string]bool{}
 		for i, t := range types {
 			p := append(slices.Clone(path), i)
-			if !knownTypes[t] {
+			if !slices.Contains(engine.Types(), t) {
 				add(fmt.Sprintf("unknown event type %q", t), p...)
 			} else if seen[t] {
 				add(fmt.Sprintf("duplicate event type %q", t), p...)
