@@ -1,26 +1,36 @@
 package engine
 
 import (
-	"hash/maphash"
 	"time"
 )
 
-// Deduper folds identical events seen within a window of event time. Memory
-// is bounded by the number of distinct events inside one window.
+// dedupSlots is the size of the Deduper's table: a power of two.
+const dedupSlots = 1 << 14
+
+// Deduper folds identical events seen within a window of event time.
+//
+// It is a fixed table of recent event fingerprints indexed by hash: no map,
+// no sweeps, no allocation after New, and constant memory. A fingerprint
+// pushed out by a colliding one can let a duplicate through (it is then
+// counted twice, as if dedup were off for it); two different events are
+// folded only if their 64-bit fingerprints are equal.
 type Deduper struct {
 	window time.Duration
-	seed   maphash.Seed
-	// seen maps an event's identity hash to when it was last seen. A
-	// 64-bit hash collision would fold two different events once in about
-	// 2^64 pairs; hashing beats a struct of five strings as a map key.
-	seen map[uint64]time.Time
-	// sweepAt is the event time of the next sweep of stale keys.
-	sweepAt time.Time
+	slots  []dedupSlot
+}
+
+type dedupSlot struct {
+	hash uint64
+	at   int64 // event time, unix nanoseconds
 }
 
 // NewDeduper returns a Deduper; a window <= 0 disables folding.
 func NewDeduper(window time.Duration) *Deduper {
-	return &Deduper{window: window, seed: maphash.MakeSeed(), seen: make(map[uint64]time.Time)}
+	d := &Deduper{window: window}
+	if window > 0 {
+		d.slots = make([]dedupSlot, dedupSlots)
+	}
+	return d
 }
 
 // Duplicate reports whether ev repeats an event seen less than the window
@@ -29,75 +39,70 @@ func (d *Deduper) Duplicate(ev *Event) bool {
 	if d.window <= 0 || ev.Time.IsZero() {
 		return false
 	}
-	k := d.identity(ev)
-	if last, ok := d.seen[k]; ok {
-		if dt := ev.Time.Sub(last); dt >= 0 && dt < d.window {
-			return true
+	h := d.identity(ev)
+	t := ev.Time.UnixNano()
+	// Two candidate slots; a new fingerprint takes the older one, so a
+	// recent fingerprint is rarely pushed out.
+	a, b := &d.slots[h&(dedupSlots-1)], &d.slots[(h>>32)&(dedupSlots-1)]
+	for _, s := range [2]*dedupSlot{a, b} {
+		if s.hash == h {
+			if dt := t - s.at; dt >= 0 && dt < int64(d.window) {
+				return true
+			}
+			s.at = t
+			return false
 		}
 	}
-	d.seen[k] = ev.Time
-	// A small map is cheaper to keep than to walk: sweep only past
-	// dedupSweepMin entries, at most once per window of event time.
-	if len(d.seen) > dedupSweepMin && ev.Time.After(d.sweepAt) {
-		d.sweep(ev.Time)
+	if b.at < a.at {
+		a = b
 	}
+	a.hash, a.at = h, t
 	return false
 }
-
-// dedupSweepMin is the map size below which stale entries are left alone.
-const dedupSweepMin = 4096
 
 // identity hashes what makes two events "the same": the same observation
 // delivered twice (a file and a syslog relay), or byte-identical repeats that
 // rsyslog would have folded into "message repeated". Time is deliberately not
-// part of it; the window is.
+// part of it; the window is. The hash is FNV-1a, fixed rather than seeded:
+// which fingerprints share a slot must not change between runs, or a replay
+// would not be byte-identical.
 func (d *Deduper) identity(ev *Event) uint64 {
-	var h maphash.Hash
-	h.SetSeed(d.seed)
+	h := uint64(fnvOffset)
 	for _, s := range [...]string{ev.Type, ev.User, ev.Host, ev.Pattern, ev.Signature} {
-		h.WriteString(s)
-		h.WriteByte(0)
+		h = fnvString(h, s)
+		h = fnvByte(h, 0)
 	}
 	src, dst := ev.Source.As16(), ev.Dest.As16()
-	h.Write(src[:])
-	h.Write(dst[:])
-	var b [22]byte
-	b[0], b[1] = byte(ev.SourcePort>>8), byte(ev.SourcePort)
-	b[2], b[3] = byte(ev.DestPort>>8), byte(ev.DestPort)
-	for i := range 8 {
-		b[4+i] = byte(uint64(ev.PID) >> (8 * i))
-		b[12+i] = byte(uint64(ev.SignatureID) >> (8 * i))
+	for _, b := range src {
+		h = fnvByte(h, b)
+	}
+	for _, b := range dst {
+		h = fnvByte(h, b)
 	}
 	if ev.Source.Is4() {
-		b[20] = 4
+		h = fnvByte(h, 4)
 	}
 	if ev.Dest.Is4() {
-		b[21] = 4
+		h = fnvByte(h, 4)
 	}
-	h.Write(b[:])
-	return h.Sum64()
-}
-
-func (d *Deduper) sweep(now time.Time) {
-	if len(d.seen) > 4*dedupSweepMin {
-		// A fresh map after a burst, because Go maps never shrink: every
-		// later sweep would walk the burst's empty buckets.
-		live := make(map[uint64]time.Time, dedupSweepMin)
-		for k, t := range d.seen {
-			if now.Sub(t) < d.window {
-				live[k] = t
-			}
-		}
-		d.seen = live
-	} else {
-		for k, t := range d.seen {
-			if now.Sub(t) >= d.window {
-				delete(d.seen, k)
-			}
+	for _, v := range [...]uint64{uint64(ev.SourcePort), uint64(ev.DestPort), uint64(ev.PID), uint64(ev.SignatureID)} {
+		for i := range 8 {
+			h = fnvByte(h, byte(v>>(8*i)))
 		}
 	}
-	d.sweepAt = now.Add(d.window)
+	return h
 }
 
-// Len is the number of remembered events.
-func (d *Deduper) Len() int { return len(d.seen) }
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+func fnvByte(h uint64, b byte) uint64 { return (h ^ uint64(b)) * fnvPrime }
+
+func fnvString(h uint64, s string) uint64 {
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint64(s[i])) * fnvPrime
+	}
+	return h
+}

@@ -249,15 +249,27 @@ func TestHistogramQuantile(t *testing.T) {
 	}
 }
 
-func TestDeduperMemoryIsBounded(t *testing.T) {
+func TestDeduperFoldsWithinWindowOnly(t *testing.T) {
 	d := NewDeduper(time.Second)
-	for i := range 50000 {
-		ev := fail("198.51.100.7", 0)
-		ev.Time = ev.Time.Add(time.Duration(i) * 100 * time.Millisecond)
+	// Many distinct events between two copies of one: the copy is still
+	// folded while the table has room.
+	first := fail("198.51.100.7", 0)
+	if d.Duplicate(&first) {
+		t.Fatal("first event folded")
+	}
+	for i := range 1000 {
+		ev := fail("203.0.113.9", 0)
 		ev.SourcePort = uint16(i)
 		d.Duplicate(&ev)
 	}
-	if n := d.Len(); n > dedupSweepMin+20 {
-		t.Errorf("Len = %d after 50,000 distinct events 100ms apart, want at most %d", n, dedupSweepMin+20)
+	again := first
+	again.Time = again.Time.Add(500 * time.Millisecond)
+	if !d.Duplicate(&again) {
+		t.Error("copy 500ms later not folded")
+	}
+	late := first
+	late.Time = late.Time.Add(2 * time.Second)
+	if d.Duplicate(&late) {
+		t.Error("copy after the window folded")
 	}
 }

@@ -269,7 +269,6 @@ func (e *Error) Error() string {
 
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
 
-
 // applyDefaults fills unset optional fields; it is the only place defaults
 // live.
 func applyDefaults(s *Scenario) {
