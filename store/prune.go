@@ -27,9 +27,9 @@ type PruneReport struct {
 // older than before that are no longer in force (refused, expired, or with
 // an Expires before before — an active permanent or unexpired decision is
 // kept, since restart re-applies it), sources last seen before before and
-// offenders whose last offense and decision both ended before before. It never deletes audit
-// records: the chain must stay verifiable end to end, and the prune itself
-// is audited.
+// offenders whose last offense and decision both ended before before. It
+// never deletes audit records: the chain must stay verifiable end to end,
+// and the prune itself is audited.
 func (db *DB) Prune(ctx context.Context, before time.Time) (PruneReport, error) {
 	rep := PruneReport{Before: before.UTC()}
 	if err := ctx.Err(); err != nil {
@@ -69,6 +69,11 @@ func (db *DB) Prune(ctx context.Context, before time.Time) (PruneReport, error) 
 			return o.Last.Before(before) && !o.Expires.IsZero() && o.Expires.Before(before), err
 		}); err != nil {
 			return err
+		}
+		if rep.Alerts+rep.Decisions+rep.Sources+rep.Offenders == 0 {
+			// Nothing deleted, nothing to audit: an hourly prune of a
+			// young database must not grow the trail.
+			return nil
 		}
 		w, err := newAuditWriter(tx)
 		if err != nil {

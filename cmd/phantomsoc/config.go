@@ -43,6 +43,10 @@ type Config struct {
 	Sources      []SourceConfig `yaml:"sources"`
 	// DryRun keeps enforcement from touching any firewall. It is the default.
 	DryRun bool `yaml:"dry_run"`
+	// Retention is how long alerts, decisions no longer in force and the
+	// source index are kept; 0 keeps everything. The audit trail is never
+	// pruned.
+	Retention time.Duration `yaml:"retention"`
 
 	Enrich enrich.Config `yaml:",inline"`
 	Assess assess.Config `yaml:"assess"`
@@ -118,6 +122,11 @@ func (c *Config) Validate() error {
 	var errs []error
 	if c.DedupWindow < 0 {
 		errs = append(errs, errors.New("dedup_window: must not be negative"))
+	}
+	if c.Retention < 0 {
+		errs = append(errs, errors.New("retention: must not be negative"))
+	} else if c.Retention > 0 && c.Retention < time.Hour {
+		errs = append(errs, fmt.Errorf("retention: %v is shorter than an hour; 0 keeps everything", c.Retention))
 	}
 	if c.Year < 0 || c.Year > 9999 {
 		errs = append(errs, fmt.Errorf("year: %d out of range", c.Year))

@@ -116,3 +116,31 @@ func TestIngestJSONLinesFromStdin(t *testing.T) {
 		t.Errorf("status after ingest = %s, want 13 lines with 1 rejected", st)
 	}
 }
+
+func TestPruneCommand(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "x.db")
+	log := writeFile(t, dir, "auth.log", burst(time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC), "203.0.113.8", 12))
+	mustRun(t, "", "--db", db, "replay", "--year", "2025", log)
+	before := mustRun(t, "", "--db", db, "alerts", "list", "-o", "json", "--limit", "0")
+	if before == "" {
+		t.Fatal("no alerts to prune")
+	}
+	out := mustRun(t, "", "--db", db, "prune", "--older-than", "720h")
+	if !strings.Contains(out, "pruned before") {
+		t.Errorf("prune = %q", out)
+	}
+	if after := mustRun(t, "", "--db", db, "alerts", "list", "-o", "json", "--limit", "0"); after != "" {
+		t.Errorf("alerts left after pruning everything older than 30 days:\n%s", after)
+	}
+	if v := mustRun(t, "", "--db", db, "audit", "verify"); !strings.Contains(v, "audit chain OK") {
+		t.Errorf("audit after prune: %q", v)
+	}
+	audit := mustRun(t, "", "--db", db, "audit", "list", "-o", "json", "--limit", "0")
+	if !strings.Contains(audit, `"action":"retention.pruned"`) || !strings.Contains(audit, `"action":"alert.raised"`) {
+		t.Errorf("audit lost records or the prune: %s", lastLines(audit, 3))
+	}
+	if _, err := run(t, "", "--db", db, "prune"); err == nil {
+		t.Error("prune without --older-than accepted")
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/phantomsoc/phantomsoc/control"
 	"github.com/phantomsoc/phantomsoc/engine"
@@ -73,6 +74,13 @@ func serveReader(srv *control.Server, db *store.DB) {
 		return db.AuditList(p.From, p.Limit)
 	})
 	handle("audit-verify", func([]byte) (any, error) { return db.VerifyAudit() })
+	handle("prune", func(args []byte) (any, error) {
+		var before time.Time
+		if err := json.Unmarshal(args, &before); err != nil {
+			return nil, err
+		}
+		return db.Prune(context.Background(), before)
+	})
 	handle("info", func([]byte) (any, error) { return db.Info() })
 	handle("stats", func([]byte) (any, error) { return db.Stats() })
 }

@@ -101,6 +101,7 @@ take this place). Start with:
 		newScenariosCmd(g),
 		newConfigCmd(g),
 		newSynthCmd(g),
+		newPruneCmd(g),
 	)
 	return root
 }

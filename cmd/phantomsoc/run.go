@@ -143,6 +143,9 @@ func runEngine(ctx context.Context, stdout, stderr io.Writer, g *globals, run *r
 	var wg sync.WaitGroup
 	var ctlErr error
 	wg.Go(func() { ctlErr = srv.Run(ctx) })
+	if cfg.Retention > 0 && !run.demo {
+		wg.Go(func() { pruneEvery(ctx, db, cfg.Retention, time.Hour, logger) })
+	}
 	logger.Info("engine started", "mode", mode, "db", dbPath, "sources", strings.Join(names, ","), "dry_run", cfg.DryRun)
 	runErr := e.Run(ctx)
 	cancel()
@@ -169,6 +172,29 @@ func statusOf(e *engine.Engine, mode, version string, started time.Time, db stri
 	return control.Status{
 		PID: os.Getpid(), Mode: mode, Version: version, Started: started, DB: db, DryRun: dryRun, Sources: sources,
 		Stats: e.Stats(), LatencyP99: e.Latency().Quantile(0.99).String(),
+	}
+}
+
+// pruneEvery prunes what is older than retention at start and then every
+// interval until ctx ends. A failed prune is logged and retried next time:
+// retention must never stop detection.
+func pruneEvery(ctx context.Context, db *store.DB, retention, interval time.Duration, logger *slog.Logger) {
+	log := logger.With("component", "retention")
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		rep, err := db.Prune(ctx, time.Now().Add(-retention))
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Error("prune failed", "err", err)
+		case err == nil && rep.Alerts+rep.Decisions+rep.Sources+rep.Offenders > 0:
+			log.Info("pruned", "before", rep.Before, "alerts", rep.Alerts, "decisions", rep.Decisions, "sources", rep.Sources, "offenders", rep.Offenders)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
 }
 
