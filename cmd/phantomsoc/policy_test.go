@@ -57,10 +57,17 @@ func TestHostnameSourcesAreNeverDecidedAgainst(t *testing.T) {
 	}
 	log := writeFile(t, t.TempDir(), "auth.log", b.String())
 	out := mustRun(t, "", "replay", "--year", "2026", "-o", "json", log)
+	alerted := false
 	for _, r := range decodeRecords(t, []byte(out)) {
 		if r.Kind == "decision" {
 			t.Errorf("decision against a host name without an address: %+v", r)
 		}
+		if r.Kind == "alert" && r.Key == "dsl-7.example.net" && r.Source == "" {
+			alerted = true
+		}
+	}
+	if !alerted {
+		t.Errorf("the brute force from dsl-7.example.net raised no alert:\n%s", out)
 	}
 }
 

@@ -20,6 +20,7 @@ type record struct {
 	Time       string   `json:"time"`
 	Scenario   string   `json:"scenario"`
 	Source     string   `json:"source"`
+	Key        string   `json:"key,omitempty"`
 	Prefixes   []string `json:"prefixes,omitempty"`
 	Sources    int      `json:"sources,omitempty"`
 	Host       string   `json:"host,omitempty"`
@@ -39,7 +40,7 @@ type record struct {
 
 func alertRecord(a *engine.Alert) record {
 	r := record{
-		Kind: "alert", ID: a.ID, Time: fmtTime(a.Time), Scenario: a.Scenario,
+		Kind: "alert", ID: a.ID, Time: fmtTime(a.Time), Scenario: a.Scenario, Key: a.Key,
 		Sources: a.Sources, Host: a.Host, Users: a.Users, Count: a.Count,
 		Risk: a.Risk, Confidence: a.Confidence,
 	}

@@ -19,11 +19,13 @@ type globals struct {
 	output    string
 	logFormat string
 	logLevel  string
-	daemon    bool
-	cpuProf   string
-	peakRSS   bool
-	stopProf  func() error
-	info      buildInfo
+	// logLevelSet reports that --log-level was given explicitly.
+	logLevelSet bool
+	daemon      bool
+	cpuProf     string
+	peakRSS     bool
+	stopProf    func() error
+	info        buildInfo
 }
 
 func newRootCmd(info buildInfo) *cobra.Command {
@@ -43,9 +45,10 @@ With no subcommand phantomsoc runs the engine in the foreground on the
 configured sources and prints what it decides (the interactive console will
 take this place). Start with:
 
-  phantomsoc --demo                 bundled demo traffic, own temp database, dry-run
+  phantomsoc --demo                    bundled demo traffic, own temp database, dry-run
   phantomsoc parse /var/log/auth.log   what would be recognised, line by line
-  phantomsoc replay /var/log/auth.log  what would be decided, by event time`,
+  phantomsoc replay /var/log/auth.log  what would be decided, by event time
+  phantomsoc --config FILE --daemon    follow the configured sources headless`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Args:          cobra.NoArgs,
@@ -53,6 +56,7 @@ take this place). Start with:
 			if err := validateOutput(g.output); err != nil {
 				return err
 			}
+			g.logLevelSet = cmd.Flags().Changed("log-level")
 			return g.startProfile()
 		},
 		PersistentPostRunE: func(cmd *cobra.Command, _ []string) error {

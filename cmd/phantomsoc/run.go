@@ -65,6 +65,10 @@ committing everything already read. ` + "`phantomsoc --daemon`" + ` is the same.
 // runEngine runs the engine in the foreground (printing decisions) or as a
 // daemon (logging them) until the sources end or ctx is cancelled.
 func runEngine(ctx context.Context, stdout, stderr io.Writer, g *globals, run *runOptions, mode string) error {
+	if run.demo && !g.logLevelSet {
+		// The demo's output is its decisions; lifecycle logs would bury them.
+		g.logLevel = "warn"
+	}
 	logger, err := g.logger(stderr)
 	if err != nil {
 		return err

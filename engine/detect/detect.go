@@ -78,15 +78,18 @@ type scenarioRT struct {
 	peak int
 }
 
+// get, put and remove use the per-address fast map for per-source keys
+// with an address; a source known only by host name goes to the general
+// map.
 func (rt *scenarioRT) get(k key) *state {
-	if rt.bySrc != nil {
+	if rt.bySrc != nil && k.src.IsValid() {
 		return rt.bySrc[k.src]
 	}
 	return rt.states[k]
 }
 
 func (rt *scenarioRT) put(k key, st *state) {
-	if rt.bySrc != nil {
+	if rt.bySrc != nil && k.src.IsValid() {
 		rt.bySrc[k.src] = st
 		return
 	}
@@ -94,7 +97,7 @@ func (rt *scenarioRT) put(k key, st *state) {
 }
 
 func (rt *scenarioRT) remove(k key) {
-	if rt.bySrc != nil {
+	if rt.bySrc != nil && k.src.IsValid() {
 		delete(rt.bySrc, k.src)
 		return
 	}
@@ -102,10 +105,7 @@ func (rt *scenarioRT) remove(k key) {
 }
 
 func (rt *scenarioRT) len() int {
-	if rt.bySrc != nil {
-		return len(rt.bySrc)
-	}
-	return len(rt.states)
+	return len(rt.bySrc) + len(rt.states)
 }
 
 // sweep deletes idle keys and rebuilds a map that shrank to a quarter of
@@ -113,7 +113,8 @@ func (rt *scenarioRT) len() int {
 func (rt *scenarioRT) sweep(now int64) {
 	if rt.bySrc != nil {
 		rt.bySrc = sweepMap(rt, rt.bySrc, now)
-	} else {
+	}
+	if len(rt.states) > 0 {
 		rt.states = sweepMap(rt, rt.states, now)
 	}
 }
@@ -262,10 +263,9 @@ func compile(s Scenario) (*scenarioRT, error) {
 		rt.threshold = s.MinSources
 	}
 	rt.group, _ = parseFields(s.GroupBy)
+	rt.states = map[key]*state{}
 	if rt.group == fieldSource {
 		rt.bySrc = map[netip.Addr]*state{}
-	} else {
-		rt.states = map[key]*state{}
 	}
 	if s.Distinct != "" {
 		rt.distinct, _ = parseFields(s.Distinct)
@@ -467,7 +467,7 @@ func (d *Detector) alert(rt *scenarioRT, k key, st *state, ev *engine.Event, cou
 	switch {
 	case rt.group&fieldSource != 0:
 		a.Source = k.src
-		if k.src.IsValid() {
+		if k.src.IsValid() || k.srcHost != "" {
 			a.Sources = 1
 		}
 	case rt.kind != kCampaign:

@@ -58,7 +58,10 @@ func parseFields(s string) (fieldSet, error) {
 // lookup allocates nothing.
 type key struct {
 	src, dest netip.Addr
-	host      string
+	// srcHost is the source's host name when sshd logged one instead of
+	// an address (UseDNS): such a source is still watched, never acted on.
+	srcHost string
+	host    string
 	user      string
 	sig       string
 }
@@ -67,6 +70,9 @@ func makeKey(ev *engine.Event, g fieldSet) key {
 	var k key
 	if g&fieldSource != 0 {
 		k.src = ev.Source
+		if !ev.Source.IsValid() {
+			k.srcHost = ev.SourceHost
+		}
 	}
 	if g&fieldDest != 0 {
 		k.dest = ev.Dest
@@ -86,6 +92,7 @@ func makeKey(ev *engine.Event, g fieldSet) key {
 // clone detaches the key's strings from the event they came from, so that
 // a stored key does not pin a parser's line buffer.
 func (k key) clone() key {
+	k.srcHost = strings.Clone(k.srcHost)
 	k.host = strings.Clone(k.host)
 	k.user = strings.Clone(k.user)
 	k.sig = strings.Clone(k.sig)
@@ -96,7 +103,7 @@ func (k key) clone() key {
 // key, else "field=value" pairs ("host=gw1", "source=192.0.2.1 user=root").
 func (k key) format(g fieldSet) string {
 	if g == fieldSource {
-		return addrString(k.src)
+		return k.source()
 	}
 	var b strings.Builder
 	for _, fo := range fieldOrder {
@@ -106,7 +113,7 @@ func (k key) format(g fieldSet) string {
 		var v string
 		switch fo.f {
 		case fieldSource:
-			v = addrString(k.src)
+			v = k.source()
 		case fieldDest:
 			v = addrString(k.dest)
 		case fieldHost:
@@ -127,6 +134,14 @@ func (k key) format(g fieldSet) string {
 		b.WriteString(v)
 	}
 	return b.String()
+}
+
+// source is the key's source: its address, else its host name.
+func (k key) source() string {
+	if k.src.IsValid() {
+		return k.src.String()
+	}
+	return k.srcHost
 }
 
 func addrString(a netip.Addr) string {

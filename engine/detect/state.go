@@ -153,6 +153,11 @@ func (d *Detector) feed(rt *scenarioRT, steps uint32, ev *engine.Event, t int64)
 	if rt.kind == kCampaign && !ev.Source.IsValid() {
 		return nil, false, 0
 	}
+	if rt.group&fieldSource != 0 && !ev.Source.IsValid() && ev.SourceHost == "" {
+		// Nobody to hold it against: counting it under an empty key would
+		// pool every address-less event into one phantom source.
+		return nil, false, 0
+	}
 	if rt.distinct != 0 && fieldValue(ev, rt.distinct) == "" {
 		return nil, false, 0
 	}
