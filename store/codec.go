@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -16,13 +17,13 @@ const schemaV1 byte = 1
 
 // encode returns the schema byte followed by v as JSON.
 func encode(v any) ([]byte, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
+	// Encoding straight after the schema byte saves copying every value.
+	var buf bytes.Buffer
+	buf.WriteByte(schemaV1)
+	if err := json.NewEncoder(&buf).Encode(v); err != nil {
 		return nil, err
 	}
-	out := make([]byte, 0, len(b)+1)
-	out = append(out, schemaV1)
-	return append(out, b...), nil
+	return bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}), nil
 }
 
 // decode checks the schema byte and unmarshals the JSON after it into v.

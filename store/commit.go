@@ -36,8 +36,8 @@ type SourceSummary struct {
 }
 
 func (s *SourceSummary) addUser(u string) {
-	if u == "" {
-		return
+	if u == "" || (len(s.Users) > 0 && s.Users[len(s.Users)-1] == u) {
+		return // attack tools repeat a user many times in a row
 	}
 	if i := slices.Index(s.Users, u); i >= 0 {
 		s.Users = slices.Delete(s.Users, i, i+1)
@@ -95,23 +95,29 @@ func aggregateSources(evs []engine.Indicator) []sourceAgg {
 	if len(evs) == 0 {
 		return nil
 	}
-	idx := make(map[string]int)
+	// Indexed by address or host name: building the byte key for every
+	// indicator cost more than the rest of the aggregation.
+	type id struct {
+		addr netip.Addr
+		host string
+	}
+	idx := make(map[id]int)
 	var out []sourceAgg
 	for i := range evs {
 		ev := &evs[i]
-		k := sourceKey(ev.Source, ev.SourceHost)
-		if k == nil {
-			continue
+		k := id{addr: ev.Source}
+		if !ev.Source.IsValid() {
+			if ev.SourceHost == "" {
+				continue
+			}
+			k.host = ev.SourceHost
 		}
-		j, ok := idx[string(k)]
+		j, ok := idx[k]
 		if !ok {
 			j = len(out)
-			idx[string(k)] = j
-			s := &SourceSummary{Source: ev.Source}
-			if !ev.Source.IsValid() {
-				s.Host = ev.SourceHost
-			}
-			out = append(out, sourceAgg{key: k, sum: s})
+			idx[k] = j
+			s := &SourceSummary{Source: ev.Source, Host: k.host}
+			out = append(out, sourceAgg{key: sourceKey(ev.Source, k.host), sum: s})
 		}
 		out[j].sum.addEvent(ev)
 	}
