@@ -62,8 +62,8 @@ type key struct {
 	// an address (UseDNS): such a source is still watched, never acted on.
 	srcHost string
 	host    string
-	user      string
-	sig       string
+	user    string
+	sig     string
 }
 
 func makeKey(ev *engine.Event, g fieldSet) key {
