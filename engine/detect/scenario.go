@@ -131,29 +131,11 @@ var bundled embed.FS
 
 // LoadDefaults returns the bundled scenarios, in file order.
 func LoadDefaults() ([]Scenario, error) {
-	entries, err := fs.ReadDir(bundled, "scenarios")
+	scs, err := loadFS(bundled, "scenarios", func(name string) string { return path.Join("scenarios", name) })
 	if err != nil {
-		return nil, fmt.Errorf("read bundled scenarios: %w", err)
+		return nil, fmt.Errorf("bundled scenarios: %w", err)
 	}
-	var out []Scenario
-	var errs []error
-	for _, e := range entries {
-		name := path.Join("scenarios", e.Name())
-		data, err := fs.ReadFile(bundled, name)
-		if err != nil {
-			return nil, fmt.Errorf("read bundled scenario %s: %w", name, err)
-		}
-		sc, err := Parse(data, name)
-		if err != nil {
-			errs = append(errs, err)
-		}
-		out = append(out, sc...)
-	}
-	errs = append(errs, checkUnique(out)...)
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return scs, nil
 }
 
 // LoadDir loads every *.yaml file in dir, in name order. It returns only
@@ -161,9 +143,19 @@ func LoadDefaults() ([]Scenario, error) {
 // already bundled replaces the bundled scenario and a new name adds one.
 // A missing directory is an error.
 func LoadDir(dir string) ([]Scenario, error) {
-	entries, err := os.ReadDir(dir)
+	scs, err := loadFS(os.DirFS(dir), ".", func(name string) string { return filepath.Join(dir, name) })
 	if err != nil {
 		return nil, fmt.Errorf("load scenarios: %w", err)
+	}
+	return scs, nil
+}
+
+// loadFS parses every *.yaml file of dir in fsys, reporting all problems at
+// once; display names a file in errors.
+func loadFS(fsys fs.FS, dir string, display func(name string) string) ([]Scenario, error) {
+	entries, err := fs.ReadDir(fsys, dir)
+	if err != nil {
+		return nil, err
 	}
 	var out []Scenario
 	var errs []error
@@ -171,10 +163,10 @@ func LoadDir(dir string) ([]Scenario, error) {
 		if e.IsDir() || !strings.HasSuffix(e.Name(), ".yaml") {
 			continue
 		}
-		name := filepath.Join(dir, e.Name())
-		data, err := os.ReadFile(name)
+		name := display(e.Name())
+		data, err := fs.ReadFile(fsys, path.Join(dir, e.Name()))
 		if err != nil {
-			errs = append(errs, fmt.Errorf("load scenarios: %w", err))
+			errs = append(errs, fmt.Errorf("read %s: %w", name, err))
 			continue
 		}
 		sc, err := Parse(data, name)
