@@ -151,3 +151,39 @@ func TestPruneCommand(t *testing.T) {
 		t.Error("prune without --older-than accepted")
 	}
 }
+
+func TestScenariosDirOverridesAndReportsErrors(t *testing.T) {
+	dir := t.TempDir()
+	sdir := filepath.Join(dir, "scenarios")
+	if err := os.Mkdir(sdir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, sdir, "local.yaml", `name: ssh-slow-bruteforce
+disabled: true
+---
+name: ssh-root-only
+description: any failure for root
+kind: trigger
+types: [ssh.auth.failure]
+condition: evt.User == "root"
+group_by: source
+blackhole: 1h
+severity: 4
+propose: alert
+`)
+	cfg := writeFile(t, dir, "c.yaml", "scenarios_dir: "+sdir+"\n")
+	list := mustRun(t, "", "--config", cfg, "scenarios", "list", "-o", "json")
+	if !strings.Contains(list, `"name":"ssh-slow-bruteforce",`) || !strings.Contains(list, `"disabled":true`) || !strings.Contains(list, `"name":"ssh-root-only"`) {
+		t.Errorf("scenarios list with an override dir:\n%s", list)
+	}
+	log := writeFile(t, dir, "auth.log", burst(time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC), "203.0.113.44", 12))
+	out := mustRun(t, "", "--config", cfg, "replay", "--year", "2026", "-o", "json", log)
+	if strings.Contains(out, `"scenario":"ssh-slow-bruteforce"`) || !strings.Contains(out, `"scenario":"ssh-root-only"`) {
+		t.Errorf("replay with the override dir: want ssh-root-only alerts and no ssh-slow-bruteforce:\n%s", out)
+	}
+	writeFile(t, sdir, "broken.yaml", "name: broken\nkind: leaky\ntypes: [ssh.auth.failure]\ncapacity: 0\nleak: 10s\nseverity: 3\n")
+	_, err := run(t, "", "--config", cfg, "config", "check")
+	if err == nil || !strings.Contains(err.Error(), "broken.yaml:4:") || !strings.Contains(err.Error(), "capacity") {
+		t.Errorf("config check with a broken scenario = %v, want broken.yaml:4:…capacity", err)
+	}
+}

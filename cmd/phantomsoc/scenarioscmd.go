@@ -57,6 +57,7 @@ type scenarioRow struct {
 	Kind        string  `json:"kind"`
 	Severity    float64 `json:"severity"`
 	Propose     string  `json:"propose"`
+	Disabled    bool    `json:"disabled,omitempty"`
 	Description string  `json:"description"`
 }
 
@@ -66,14 +67,18 @@ func listScenarios(w io.Writer, g *globals, scs []detect.Scenario) error {
 		fmt.Fprintln(tw, "NAME\tKIND\tSEVERITY\tPROPOSE\tDESCRIPTION")
 	}
 	for _, s := range scs {
-		row := scenarioRow{Name: s.Name, Kind: s.Kind, Severity: s.Severity, Propose: s.Propose, Description: s.Description}
+		row := scenarioRow{Name: s.Name, Kind: s.Kind, Severity: s.Severity, Propose: s.Propose, Disabled: s.Disabled, Description: s.Description}
 		if g.output == outputJSON {
 			if err := writeJSON(w, row); err != nil {
 				return err
 			}
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%.1f\t%s\t%s\n", row.Name, row.Kind, row.Severity, row.Propose, row.Description)
+		desc := row.Description
+		if row.Disabled {
+			desc = "(disabled) " + desc
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%.1f\t%s\t%s\n", row.Name, row.Kind, row.Severity, row.Propose, desc)
 	}
 	return tw.Flush()
 }
