@@ -41,6 +41,12 @@ func TestReplayBadInput(t *testing.T) {
 		t.Errorf("rejected = %d, want 2 (truncated JSON, cut line)", st.Stats.Rejected)
 	}
 
+	rejects := mustRun(t, "", "--db", db, "rejects")
+	for _, want := range []string{"bad.log:4", "bad.log:5", "line longer than 1048576 bytes cut"} {
+		if !strings.Contains(rejects, want) {
+			t.Errorf("rejects lacks %q:\n%s", want, rejects)
+		}
+	}
 	parsed := mustRun(t, "", "parse", "--year", "2026", log)
 	for _, want := range []string{"lines 19,", "errors 1,", "cut 1"} {
 		if !strings.Contains(parsed, want) {

@@ -23,6 +23,7 @@ type reader interface {
 	VerifyAudit() (store.VerifyReport, error)
 	Info() (store.Info, error)
 	Stats() (engine.Stats, error)
+	Rejects(limit int) ([]engine.Reject, error)
 }
 
 var _ reader = (*store.DB)(nil)
@@ -82,6 +83,13 @@ func serveReader(srv *control.Server, db *store.DB) {
 		return db.Prune(context.Background(), before)
 	})
 	handle("info", func([]byte) (any, error) { return db.Info() })
+	handle("rejects", func(args []byte) (any, error) {
+		var limit int
+		if err := json.Unmarshal(args, &limit); err != nil {
+			return nil, err
+		}
+		return db.Rejects(limit)
+	})
 	handle("stats", func([]byte) (any, error) { return db.Stats() })
 }
 
@@ -113,6 +121,9 @@ func (r remote) AuditList(from uint64, limit int) (out []store.AuditRecord, err 
 }
 func (r remote) VerifyAudit() (out store.VerifyReport, err error) {
 	return out, r.call("audit-verify", nil, &out)
+}
+func (r remote) Rejects(limit int) (out []engine.Reject, err error) {
+	return out, r.call("rejects", limit, &out)
 }
 func (r remote) Info() (out store.Info, err error)    { return out, r.call("info", nil, &out) }
 func (r remote) Stats() (out engine.Stats, err error) { return out, r.call("stats", nil, &out) }

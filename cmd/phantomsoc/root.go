@@ -106,6 +106,7 @@ take this place). Start with:
 		newConfigCmd(g),
 		newSynthCmd(g),
 		newPruneCmd(g),
+		newRejectsCmd(g),
 	)
 	return root
 }
