@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"encoding/binary"
 	"time"
 )
 
@@ -63,34 +64,31 @@ func (d *Deduper) Duplicate(ev *Event) bool {
 // identity hashes what makes two events "the same": the same observation
 // delivered twice (a file and a syslog relay), or byte-identical repeats that
 // rsyslog would have folded into "message repeated". Time is deliberately not
-// part of it; the window is. The hash is FNV-1a, fixed rather than seeded:
-// which fingerprints share a slot must not change between runs, or a replay
-// would not be byte-identical.
+// part of it; the window is. The hash is fixed rather than seeded — which
+// fingerprints share a slot must not change between runs, or a replay would
+// not be byte-identical — and works a word at a time on the fixed fields,
+// since it runs for every event.
 func (d *Deduper) identity(ev *Event) uint64 {
 	h := uint64(fnvOffset)
-	for _, s := range [...]string{ev.Type, ev.User, ev.Host, ev.Pattern, ev.Signature} {
+	for _, s := range [...]string{ev.Type, ev.Pattern, ev.User, ev.Host, ev.Signature} {
 		h = fnvString(h, s)
 		h = fnvByte(h, 0)
 	}
 	src, dst := ev.Source.As16(), ev.Dest.As16()
-	for _, b := range src {
-		h = fnvByte(h, b)
+	for _, a := range [...]*[16]byte{&src, &dst} {
+		h = mix(h ^ binary.LittleEndian.Uint64(a[:8]))
+		h = mix(h ^ binary.LittleEndian.Uint64(a[8:]))
 	}
-	for _, b := range dst {
-		h = fnvByte(h, b)
-	}
+	var fam uint64
 	if ev.Source.Is4() {
-		h = fnvByte(h, 4)
+		fam |= 1
 	}
 	if ev.Dest.Is4() {
-		h = fnvByte(h, 4)
+		fam |= 2
 	}
-	for _, v := range [...]uint64{uint64(ev.SourcePort), uint64(ev.DestPort), uint64(ev.PID), uint64(ev.SignatureID)} {
-		for i := range 8 {
-			h = fnvByte(h, byte(v>>(8*i)))
-		}
-	}
-	return h
+	h = mix(h ^ (uint64(ev.SourcePort) | uint64(ev.DestPort)<<16 | fam<<32))
+	h = mix(h ^ uint64(ev.PID))
+	return mix(h ^ uint64(ev.SignatureID))
 }
 
 const (
@@ -105,4 +103,14 @@ func fnvString(h uint64, s string) uint64 {
 		h = (h ^ uint64(s[i])) * fnvPrime
 	}
 	return h
+}
+
+// mix is a 64-bit finaliser (splitmix64's): every input bit moves every
+// output bit.
+func mix(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	return x ^ x>>31
 }

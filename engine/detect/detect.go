@@ -41,8 +41,9 @@ const (
 	// keys.
 	sweepEvery = int64(time.Minute)
 	// fullSweepEvery and minSweepEvents pace full sweeps (see sweep).
-	fullSweepEvery = int64(time.Hour)
-	minSweepEvents = 1024
+	fullSweepEvery     = int64(time.Hour)
+	campaignSweepEvery = int64(10 * time.Minute)
+	minSweepEvents     = 1024
 )
 
 type kind uint8
@@ -156,11 +157,14 @@ type Detector struct {
 	log         *slog.Logger
 	condAddrs   bool
 
-	now            int64
-	nextSweep      int64
-	lastFullSweep  int64
-	sinceSweep     int
-	keysAfterSweep int
+	now           int64
+	nextSweep     int64
+	lastFullSweep int64
+	// lastCampaignSweep is when campaigns last dropped sources that left
+	// their window.
+	lastCampaignSweep int64
+	sinceSweep        int
+	keysAfterSweep    int
 
 	env condEnv
 	vm  vm.VM
@@ -410,17 +414,22 @@ func (d *Detector) reset(rt *scenarioRT, ev *engine.Event, t int64, tr *engine.T
 
 // sweep forgets keys that are idle at d.now: nothing would remain of them
 // by the next event.
-// sweep collects idle keys. Campaigns are swept every minute of event time
-// (their windows are counted by it, and they have few keys). A full sweep
+// sweep collects idle keys. Campaigns are swept every campaignSweepEvery of
+// event time: a sweep walks every source of a campaign, and a source may
+// outlive the window by that much, a small price on a window of hours. A full sweep
 // walks every key, so it runs only once as many events as there were keys
 // have passed — amortised O(1) per event, and the key count stays within
 // twice what is live — or once an hour of event time has passed.
 func (d *Detector) sweep() {
 	full := d.sinceSweep >= max(minSweepEvents, d.keysAfterSweep) || d.now-d.lastFullSweep >= fullSweepEvery
+	campaigns := full || d.now-d.lastCampaignSweep >= campaignSweepEvery
 	for _, rt := range d.rts {
-		if full || rt.kind == kCampaign {
+		if full || (campaigns && rt.kind == kCampaign) {
 			rt.sweep(d.now)
 		}
+	}
+	if campaigns {
+		d.lastCampaignSweep = d.now
 	}
 	if full {
 		d.sinceSweep = 0
