@@ -69,10 +69,9 @@ func (d *Deduper) Duplicate(ev *Event) bool {
 // not be byte-identical — and works a word at a time on the fixed fields,
 // since it runs for every event.
 func (d *Deduper) identity(ev *Event) uint64 {
-	h := uint64(fnvOffset)
+	h := uint64(0x9e3779b97f4a7c15)
 	for _, s := range [...]string{ev.Type, ev.Pattern, ev.User, ev.Host, ev.Signature} {
-		h = fnvString(h, s)
-		h = fnvByte(h, 0)
+		h = hashString(h, s)
 	}
 	src, dst := ev.Source.As16(), ev.Dest.As16()
 	for _, a := range [...]*[16]byte{&src, &dst} {
@@ -91,18 +90,21 @@ func (d *Deduper) identity(ev *Event) uint64 {
 	return mix(h ^ uint64(ev.SignatureID))
 }
 
-const (
-	fnvOffset = 14695981039346656037
-	fnvPrime  = 1099511628211
-)
-
-func fnvByte(h uint64, b byte) uint64 { return (h ^ uint64(b)) * fnvPrime }
-
-func fnvString(h uint64, s string) uint64 {
-	for i := 0; i < len(s); i++ {
-		h = (h ^ uint64(s[i])) * fnvPrime
+// hashString folds s into h eight bytes at a time; its length goes into the
+// last word, so "ab"+"c" and "a"+"bc" differ.
+func hashString(h uint64, s string) uint64 {
+	for len(s) >= 8 {
+		_ = s[7]
+		w := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+			uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+		h = mix(h ^ w)
+		s = s[8:]
 	}
-	return h
+	w := uint64(len(s)) << 56
+	for i := 0; i < len(s); i++ {
+		w |= uint64(s[i]) << (8 * i)
+	}
+	return mix(h ^ w)
 }
 
 // mix is a 64-bit finaliser (splitmix64's): every input bit moves every

@@ -273,3 +273,29 @@ func TestDeduperFoldsWithinWindowOnly(t *testing.T) {
 		t.Error("copy after the window folded")
 	}
 }
+
+func TestDedupIdentitySeparatesFields(t *testing.T) {
+	d := NewDeduper(time.Second)
+	base := fail("198.51.100.7", 0)
+	base.User, base.Host = "ab", "c"
+	moved := base
+	moved.User, moved.Host = "a", "bc"
+	v6 := base
+	v6.Source = netip.MustParseAddr("::ffff:198.51.100.7")
+	long := base
+	long.User = "averyveryverylongusername1"
+	long2 := base
+	long2.User = "averyveryverylongusername2"
+	ids := map[uint64]string{}
+	for name, ev := range map[string]Event{"base": base, "moved": moved, "v6": v6, "long": long, "long2": long2} {
+		id := d.identity(&ev)
+		if other, ok := ids[id]; ok {
+			t.Errorf("%s and %s hash alike", name, other)
+		}
+		ids[id] = name
+	}
+	again := base
+	if d.identity(&again) != d.identity(&base) {
+		t.Error("identity is not deterministic")
+	}
+}
