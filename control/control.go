@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/phantomsoc/phantomsoc/engine"
@@ -85,20 +86,22 @@ func (s *Server) Run(ctx context.Context) error {
 	if err := os.MkdirAll(filepath.Dir(s.socket), 0o700); err != nil {
 		return fmt.Errorf("control socket dir: %w", err)
 	}
-	// A socket left by a killed process would make Listen fail; only remove
-	// it when nobody answers on it.
-	if c, err := net.DialTimeout("unix", s.socket, 200*time.Millisecond); err == nil {
-		c.Close()
-		return fmt.Errorf("control socket %s: another phantomsoc process is serving it", s.socket)
+	// A socket left by a killed process would make Listen fail; remove it
+	// only when it is a socket and nobody answers on it.
+	if fi, err := os.Lstat(s.socket); err == nil {
+		if fi.Mode()&os.ModeSocket == 0 {
+			return fmt.Errorf("control socket %s: a file that is not a socket is in the way", s.socket)
+		}
+		if c, err := net.DialTimeout("unix", s.socket, 200*time.Millisecond); err == nil {
+			c.Close()
+			return fmt.Errorf("control socket %s: another phantomsoc process is serving it", s.socket)
+		}
+		if err := os.Remove(s.socket); err != nil {
+			return fmt.Errorf("control socket %s: remove stale socket: %w", s.socket, err)
+		}
 	}
-	_ = os.Remove(s.socket)
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "unix", s.socket)
+	ln, err := listenPrivate(ctx, s.socket)
 	if err != nil {
-		return fmt.Errorf("control socket %s: %w", s.socket, err)
-	}
-	if err := os.Chmod(s.socket, 0o600); err != nil {
-		ln.Close()
 		return fmt.Errorf("control socket %s: %w", s.socket, err)
 	}
 	mux := http.NewServeMux()
@@ -153,6 +156,15 @@ func (s *Server) serveCall(w http.ResponseWriter, r *http.Request) {
 	if err := json.NewEncoder(w).Encode(res); err != nil {
 		s.log.Warn("control call reply", "call", name, "err", err)
 	}
+}
+
+// listenPrivate creates the socket already 0600: chmod after Listen would
+// leave a moment in which the umask's mode lets other users connect.
+func listenPrivate(ctx context.Context, path string) (net.Listener, error) {
+	old := syscall.Umask(0o177)
+	defer syscall.Umask(old)
+	var lc net.ListenConfig
+	return lc.Listen(ctx, "unix", path)
 }
 
 // ErrNotRunning means no process answers on the socket.

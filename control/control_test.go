@@ -96,3 +96,20 @@ func TestCalls(t *testing.T) {
 	cancel()
 	<-done
 }
+
+func TestServerLeavesForeignFilesAlone(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "ctl.sock")
+	if err := os.WriteFile(sock, []byte("precious"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := NewServer(sock, func() Status { return Status{} }, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Run(t.Context()); err == nil || !strings.Contains(err.Error(), "not a socket") {
+		t.Fatalf("Run over a regular file = %v, want a refusal", err)
+	}
+	if b, _ := os.ReadFile(sock); string(b) != "precious" {
+		t.Errorf("the file at the socket path was touched: %q", b)
+	}
+}

@@ -54,6 +54,15 @@ type Decision struct {
 	Gateways []string `json:"gateways,omitempty"`
 }
 
+// StateAt is the decision's state at now: an active or pending decision
+// whose TTL has run out is expired, whatever was stored when it was made.
+func (d *Decision) StateAt(now time.Time) string {
+	if (d.State == StateActive || d.State == StatePending) && !d.Expires.IsZero() && !d.Expires.After(now) {
+		return StateExpired
+	}
+	return d.State
+}
+
 // TargetString renders the target as an address when it covers exactly one,
 // else as a CIDR.
 func (d *Decision) TargetString() string {

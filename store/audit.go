@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -146,6 +147,11 @@ func (w *auditWriter) add(rec AuditRecord) (AuditRecord, error) {
 		return rec, fmt.Errorf("audit %s %s: %w", rec.Action, rec.Subject, err)
 	}
 	rec.Detail = d
+	// The hash covers these strings as stored: JSON turns invalid UTF-8
+	// into U+FFFD, so do it first or the record could never verify.
+	rec.Actor = strings.ToValidUTF8(rec.Actor, "\uFFFD")
+	rec.Action = strings.ToValidUTF8(rec.Action, "\uFFFD")
+	rec.Subject = strings.ToValidUTF8(rec.Subject, "\uFFFD")
 	rec.Time = rec.Time.UTC()
 	rec.Seq = w.seq + 1
 	rec.Prev = w.prev

@@ -181,3 +181,14 @@ func TestAuditDeterministic(t *testing.T) {
 		t.Errorf("chain heads of two replays = %s, %s; want equal", heads[0], heads[1])
 	}
 }
+
+func TestAppendAuditInvalidUTF8StillVerifies(t *testing.T) {
+	db := openTest(t)
+	if _, err := db.AppendAudit(t.Context(), AuditRecord{Time: t0, Actor: "al\xffice", Action: "note", Subject: "bad\xffsubject"}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := db.VerifyAudit()
+	if err != nil || !rep.OK {
+		t.Errorf("VerifyAudit after a record with invalid UTF-8 = %+v, %v", rep, err)
+	}
+}

@@ -27,10 +27,15 @@ type PruneReport struct {
 // older than before that are no longer in force (refused, expired, or with
 // an Expires before before — an active permanent or unexpired decision is
 // kept, since restart re-applies it), sources last seen before before and
-// offenders whose last offense and decision both ended before before. It
-// never deletes audit records: the chain must stay verifiable end to end,
-// and the prune itself is audited.
-func (db *DB) Prune(ctx context.Context, before time.Time) (PruneReport, error) {
+// offenders whose last offense and decision both ended before
+// offendersBefore (before when zero: escalation memory usually outlives the
+// retention of alerts, so callers pass now minus the policy's forget_after).
+// It never deletes audit records: the chain must stay verifiable end to
+// end, and the prune itself is audited.
+func (db *DB) Prune(ctx context.Context, before, offendersBefore time.Time) (PruneReport, error) {
+	if offendersBefore.IsZero() {
+		offendersBefore = before
+	}
 	rep := PruneReport{Before: before.UTC()}
 	if err := ctx.Err(); err != nil {
 		return rep, fmt.Errorf("prune: %w", err)
@@ -66,7 +71,7 @@ func (db *DB) Prune(ctx context.Context, before time.Time) (PruneReport, error) 
 			err := decode("offender", v, &o)
 			// Kept while its last offense or its decision is inside the
 			// retention period: escalation needs the history.
-			return o.Last.Before(before) && !o.Expires.IsZero() && o.Expires.Before(before), err
+			return o.Last.Before(offendersBefore) && !o.Expires.IsZero() && o.Expires.Before(offendersBefore), err
 		}); err != nil {
 			return err
 		}

@@ -58,11 +58,19 @@ type DecisionQuery struct {
 	Limit int
 	// Oldest returns oldest first; the default is newest first.
 	Oldest bool
+	// Now, when set, makes State match each decision's state at that time
+	// (engine.Decision.StateAt), so active decisions past their TTL match
+	// "expired".
+	Now time.Time
 }
 
 func (q *DecisionQuery) match(d *engine.Decision) bool {
+	state := d.State
+	if !q.Now.IsZero() {
+		state = d.StateAt(q.Now)
+	}
 	return (q.Scenario == "" || d.Scenario == q.Scenario) &&
-		(q.State == "" || d.State == q.State) &&
+		(q.State == "" || state == q.State) &&
 		(q.AlertID == "" || d.AlertID == q.AlertID) &&
 		(!q.Target.IsValid() || (d.Target.IsValid() && d.Target.Overlaps(q.Target)))
 }

@@ -286,7 +286,7 @@ func TestPruneKeepsAuditVerifiable(t *testing.T) {
 	cut := t0.Add(5 * time.Minute)
 	// Only commits 0–4 are older; their decisions expire 4h later, so
 	// prune well past that to drop them.
-	rep, err := db.Prune(t.Context(), cut)
+	rep, err := db.Prune(t.Context(), cut, time.Time{})
 	if err != nil {
 		t.Fatalf("Prune = %v", err)
 	}
@@ -299,7 +299,7 @@ func TestPruneKeepsAuditVerifiable(t *testing.T) {
 	if _, err := db.Decision("dc-00000004"); err != nil {
 		t.Errorf("Decision(permanent active) = %v, want kept", err)
 	}
-	rep2, err := db.Prune(t.Context(), t0.Add(24*time.Hour))
+	rep2, err := db.Prune(t.Context(), t0.Add(24*time.Hour), time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}

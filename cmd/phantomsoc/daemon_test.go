@@ -169,3 +169,19 @@ func TestSecondOwnerIsRefused(t *testing.T) {
 		t.Fatalf("alerts list on an owned database = %v, want advice to use the owner", err)
 	}
 }
+
+func TestEngineRefusesToRunWithoutItsControlSocket(t *testing.T) {
+	dir := t.TempDir()
+	dbPath := filepath.Join(dir, "d.db")
+	// A regular file where the socket belongs: the engine must not start.
+	if err := os.WriteFile(socketPath(dbPath), []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	g := &globals{db: dbPath, output: outputTable, logFormat: "text", logLevel: "error"}
+	run := newRunOptions()
+	run.demo = true
+	err := runEngine(t.Context(), io.Discard, io.Discard, g, run, "foreground")
+	if err == nil || !strings.Contains(err.Error(), "not a socket") {
+		t.Fatalf("runEngine with a blocked control socket = %v, want the socket error", err)
+	}
+}

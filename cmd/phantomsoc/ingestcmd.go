@@ -8,7 +8,7 @@ import (
 )
 
 func newIngestCmd(g *globals) *cobra.Command {
-	in := inputOptions{format: "json"}
+	var in inputOptions
 	cmd := &cobra.Command{
 		Use:   "ingest [FILE|-]...",
 		Short: "Feed events (JSON lines by default) into the database through the full pipeline",
@@ -43,6 +43,6 @@ ingest stops at end of input.`,
 			return nil
 		},
 	}
-	in.addFlags(cmd)
+	in.addFlags(cmd, "json")
 	return cmd
 }

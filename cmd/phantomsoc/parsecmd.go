@@ -49,7 +49,7 @@ it fed and their bucket levels.
 			return runParse(cmd.Context(), cmd.OutOrStdout(), cmd.InOrStdin(), g, &in, parseFlags{explain: explain, all: showAll}, args)
 		},
 	}
-	in.addFlags(cmd)
+	in.addFlags(cmd, "auto")
 	cmd.Flags().BoolVar(&explain, "explain", false, "show the scenarios each event fed and their levels")
 	cmd.Flags().BoolVar(&showAll, "all", false, "table output: list every line, not only recognised ones")
 	return cmd

@@ -113,14 +113,15 @@ func TestIngestJSONLinesFromStdin(t *testing.T) {
 		fmt.Fprintf(&b, `{"time":"2026-11-20T10:00:%02dZ","type":"ssh.auth.failure","source":"203.0.113.99","user":"root","host":"gw1","indicator":true}`+"\n", i)
 	}
 	b.WriteString("{broken json\n")
+	b.WriteString("Nov 20 10:00:00 gw1 sshd[1]: Failed password for root from 203.0.113.5 port 22 ssh2\n") // not JSON: ingest's default
 	db := filepath.Join(t.TempDir(), "x.db")
 	out := mustRun(t, b.String(), "--db", db, "ingest", "-o", "json", "-")
 	if !strings.Contains(out, `"kind":"decision"`) || !strings.Contains(out, `"source":"203.0.113.99"`) {
 		t.Errorf("ingest made no decision on 203.0.113.99:\n%s", out)
 	}
 	st := mustRun(t, "", "--db", db, "status", "-o", "json")
-	if !strings.Contains(st, `"rejected":1`) || !strings.Contains(st, `"lines":13`) {
-		t.Errorf("status after ingest = %s, want 13 lines with 1 rejected", st)
+	if !strings.Contains(st, `"rejected":2`) || !strings.Contains(st, `"lines":14`) {
+		t.Errorf("status after ingest = %s, want 14 lines with 2 rejected (broken JSON, a syslog line)", st)
 	}
 }
 
@@ -185,5 +186,19 @@ propose: alert
 	_, err := run(t, "", "--config", cfg, "config", "check")
 	if err == nil || !strings.Contains(err.Error(), "broken.yaml:4:") || !strings.Contains(err.Error(), "capacity") {
 		t.Errorf("config check with a broken scenario = %v, want broken.yaml:4:…capacity", err)
+	}
+}
+
+func TestDecisionsExpireByTime(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "x.db")
+	log := writeFile(t, dir, "auth.log", burst(time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC), "203.0.113.9", 12))
+	mustRun(t, "", "--db", db, "replay", "--year", "2025", log)
+	if out := mustRun(t, "", "--db", db, "decisions", "list", "--state", "active"); strings.Contains(out, "203.0.113.9") {
+		t.Errorf("a 2025 decision with a 4h TTL is still listed as active:\n%s", out)
+	}
+	out := mustRun(t, "", "--db", db, "decisions", "list", "--state", "expired", "-o", "json")
+	if !strings.Contains(out, `"source":"203.0.113.9"`) || !strings.Contains(out, `"state":"expired"`) {
+		t.Errorf("decisions list --state expired = %q", out)
 	}
 }

@@ -21,8 +21,9 @@ func newPruneCmd(g *globals) *cobra.Command {
 		Short: "Delete alerts, spent decisions and source history older than a cutoff (never the audit trail)",
 		Long: `prune deletes alerts older than the cutoff, decisions older than it that are
 no longer in force (an active or pending decision is kept, since a restart
-re-applies it), the source index entries last seen before it and offenders
-whose last offense ended before it. The audit trail is never pruned, so it
+re-applies it) and the source index entries last seen before it. Offenders
+— the memory behind escalating TTLs — are kept for the policy's
+forget_after when that is longer. The audit trail is never pruned, so it
 stays verifiable end to end; the prune itself is an audit record.
 
 A running daemon prunes by itself every hour with the config's retention;
@@ -33,21 +34,25 @@ this command does it now, through the daemon when one runs.`,
 			if olderThan <= 0 {
 				return errors.New("--older-than: give a positive duration, e.g. 720h")
 			}
-			return runPrune(cmd.Context(), cmd.OutOrStdout(), g, time.Now().Add(-olderThan))
+			cfg, err := loadConfig(g.config)
+			if err != nil {
+				return err
+			}
+			return runPrune(cmd.Context(), cmd.OutOrStdout(), g, pruneCutFor(&cfg, time.Now(), olderThan))
 		},
 	}
 	cmd.Flags().DurationVar(&olderThan, "older-than", 0, "prune what is older than this (e.g. 720h)")
 	return cmd
 }
 
-func runPrune(ctx context.Context, w io.Writer, g *globals, before time.Time) error {
+func runPrune(ctx context.Context, w io.Writer, g *globals, cut pruneCut) error {
 	path, err := g.resolveDB()
 	if err != nil {
 		return err
 	}
 	var rep store.PruneReport
 	c := control.NewClient(socketPath(path))
-	err = c.Call(ctx, "prune", before, &rep)
+	err = c.Call(ctx, "prune", cut, &rep)
 	if errors.Is(err, control.ErrNotRunning) {
 		if _, serr := os.Stat(path); serr != nil {
 			return fmt.Errorf("database %s: %w", path, serr)
@@ -56,7 +61,7 @@ func runPrune(ctx context.Context, w io.Writer, g *globals, before time.Time) er
 		if oerr != nil {
 			return oerr
 		}
-		rep, err = db.Prune(ctx, before)
+		rep, err = db.Prune(ctx, cut.Before, cut.OffendersBefore)
 		if cerr := db.Close(); err == nil {
 			err = cerr
 		}

@@ -28,6 +28,22 @@ type reader interface {
 
 var _ reader = (*store.DB)(nil)
 
+// pruneCut is the prune call's arguments.
+type pruneCut struct {
+	Before          time.Time `json:"before"`
+	OffendersBefore time.Time `json:"offenders_before"`
+}
+
+// pruneCutFor is what a prune with retention deletes at now: escalation
+// memory is kept for the policy's forget_after when that is longer.
+func pruneCutFor(cfg *Config, now time.Time, retention time.Duration) pruneCut {
+	c := pruneCut{Before: now.Add(-retention), OffendersBefore: now.Add(-retention)}
+	if f := now.Add(-cfg.Policy.Escalation.ForgetAfter); f.Before(c.OffendersBefore) {
+		c.OffendersBefore = f
+	}
+	return c
+}
+
 // auditPage is the audit-list call's arguments.
 type auditPage struct {
 	From  uint64 `json:"from"`
@@ -76,11 +92,11 @@ func serveReader(srv *control.Server, db *store.DB) {
 	})
 	handle("audit-verify", func([]byte) (any, error) { return db.VerifyAudit() })
 	handle("prune", func(args []byte) (any, error) {
-		var before time.Time
-		if err := json.Unmarshal(args, &before); err != nil {
+		var c pruneCut
+		if err := json.Unmarshal(args, &c); err != nil {
 			return nil, err
 		}
-		return db.Prune(context.Background(), before)
+		return db.Prune(context.Background(), c.Before, c.OffendersBefore)
 	})
 	handle("info", func([]byte) (any, error) { return db.Info() })
 	handle("rejects", func(args []byte) (any, error) {

@@ -23,8 +23,8 @@ type inputOptions struct {
 	tz     string
 }
 
-func (o *inputOptions) addFlags(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&o.format, "type", "auto", "input format: auto, sshd, eve, syslog or json")
+func (o *inputOptions) addFlags(cmd *cobra.Command, format string) {
+	cmd.Flags().StringVar(&o.format, "type", format, "input format: auto, sshd, eve, syslog or json")
 	cmd.Flags().IntVar(&o.year, "year", 0, "year of yearless timestamps (default: closest to, not after, the file's mtime)")
 	cmd.Flags().StringVar(&o.tz, "tz", "", "time zone of zoneless timestamps, e.g. Europe/Berlin (default: the config's, UTC)")
 }
@@ -71,7 +71,7 @@ names one to keep. Nothing is enforced.`,
 			return runReplay(cmd.Context(), cmd.OutOrStdout(), cmd.InOrStdin(), g, &in, args)
 		},
 	}
-	in.addFlags(cmd)
+	in.addFlags(cmd, "auto")
 	return cmd
 }
 

@@ -145,10 +145,19 @@ func runEngine(ctx context.Context, stdout, stderr io.Writer, g *globals, run *r
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	var ctlErr error
-	wg.Go(func() { ctlErr = srv.Run(ctx) })
+	ctlDone := make(chan error, 1)
+	wg.Go(func() { ctlDone <- srv.Run(ctx) })
+	// Without its control socket the process would run blind: status and
+	// every listing command would think nobody owns the database.
+	select {
+	case <-srv.Ready():
+	case err := <-ctlDone:
+		cancel()
+		wg.Wait()
+		return err
+	}
 	if cfg.Retention > 0 && !run.demo {
-		wg.Go(func() { pruneEvery(ctx, db, cfg.Retention, time.Hour, logger) })
+		wg.Go(func() { pruneEvery(ctx, db, &cfg, time.Hour, logger) })
 	}
 	logger.Info("engine started", "mode", mode, "db", dbPath, "sources", strings.Join(names, ","), "dry_run", cfg.DryRun)
 	runErr := e.Run(ctx)
@@ -162,8 +171,8 @@ func runEngine(ctx context.Context, stdout, stderr io.Writer, g *globals, run *r
 	if runErr != nil {
 		return runErr
 	}
-	if ctlErr != nil && !errors.Is(ctlErr, context.Canceled) {
-		return ctlErr
+	if err := <-ctlDone; err != nil && !errors.Is(err, context.Canceled) {
+		return err
 	}
 	if run.demo && g.output != outputJSON {
 		fmt.Fprintf(stdout, "\ndemo: %d lines, %d events, %d alerts, %d decisions (dry-run, nothing enforced); database %s\n",
@@ -179,15 +188,16 @@ func statusOf(e *engine.Engine, mode, version string, started time.Time, db stri
 	}
 }
 
-// pruneEvery prunes what is older than retention at start and then every
+// pruneEvery prunes what is older than the retention at start and then every
 // interval until ctx ends. A failed prune is logged and retried next time:
 // retention must never stop detection.
-func pruneEvery(ctx context.Context, db *store.DB, retention, interval time.Duration, logger *slog.Logger) {
+func pruneEvery(ctx context.Context, db *store.DB, cfg *Config, interval time.Duration, logger *slog.Logger) {
 	log := logger.With("component", "retention")
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		rep, err := db.Prune(ctx, time.Now().Add(-retention))
+		c := pruneCutFor(cfg, time.Now(), cfg.Retention)
+		rep, err := db.Prune(ctx, c.Before, c.OffendersBefore)
 		switch {
 		case err != nil && ctx.Err() == nil:
 			log.Error("prune failed", "err", err)

@@ -163,10 +163,11 @@ func newDecisionsCmd(g *globals) *cobra.Command {
 			default:
 				return fmt.Errorf("--state %q: want pending, active, refused or expired", q.State)
 			}
+			q.Now = time.Now()
 			return withReader(cmd.Context(), g, func(db reader) error { return listDecisions(cmd.OutOrStdout(), g, db, q) })
 		},
 	}
-	list.Flags().StringVar(&q.State, "state", "", "only this state: pending, active, refused or expired")
+	list.Flags().StringVar(&q.State, "state", "", "only this state now: pending, active, refused or expired (an active decision past its TTL is expired)")
 	list.Flags().StringVar(&q.Scenario, "scenario", "", "only this scenario")
 	list.Flags().StringVar(&target, "target", "", "only decisions overlapping this address or CIDR")
 	list.Flags().StringVar(&since, "since", "", "only decisions after this (duration back from now, or RFC 3339)")
@@ -192,6 +193,9 @@ func listDecisions(w io.Writer, g *globals, db reader, q store.DecisionQuery) er
 	decs, err := db.Decisions(q)
 	if err != nil {
 		return err
+	}
+	for i := range decs {
+		decs[i].State = decs[i].StateAt(q.Now)
 	}
 	if g.output == outputJSON {
 		for i := range decs {

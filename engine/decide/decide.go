@@ -119,14 +119,19 @@ func New(cfg Config, o Options) (*Policy, error) {
 
 // normalize masks p and turns an IPv4-mapped prefix into plain IPv4.
 func normalize(p netip.Prefix) netip.Prefix {
-	if p.Addr().Is4In6() {
-		if p.Bits() < 96 {
-			return p.Masked()
-		}
-		p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+	if p.Addr().Is4In6() && p.Bits() >= 96 {
+		return netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96).Masked()
+	}
+	if p.Addr().Is6() && p.Bits() < 96 && p.Overlaps(v4Mapped) {
+		// It covers all of the IPv4-mapped space: as a target it means
+		// every IPv4 address, and the IPv4 guards must see it that way.
+		return netip.PrefixFrom(netip.IPv4Unspecified(), 0)
 	}
 	return p.Masked()
 }
+
+// v4Mapped is where IPv6 spells IPv4 addresses (::ffff:a.b.c.d).
+var v4Mapped = netip.MustParsePrefix("::ffff:0:0/96")
 
 // targets are what an alert proposes to act on: its prefixes for a campaign,
 // else its source address; none for a hostname-only source.

@@ -503,3 +503,24 @@ func BenchmarkDecide(b *testing.B) {
 		p.Decide(a)
 	}
 }
+
+func TestMappedPrefixCannotDodgeGuards(t *testing.T) {
+	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	for _, target := range []string{"::ffff:0:0/95", "::ffff:127.0.0.0/104", "::/1"} {
+		p, err := New(Defaults(), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := engine.Alert{ID: "al-1", Time: at, Scenario: "x", Propose: engine.ActionBlock,
+			Prefixes: []netip.Prefix{netip.MustParsePrefix(target)}, Risk: 5}
+		ds := p.Decide(&a)
+		if len(ds) != 1 {
+			t.Fatalf("Decide(%s) = %d decisions, want 1", target, len(ds))
+		}
+		for _, d := range ds {
+			if d.State != engine.StateRefused {
+				t.Errorf("decision on %s = %s (%s), want refused", target, d.State, d.Reason)
+			}
+		}
+	}
+}
