@@ -76,17 +76,14 @@ func (fr *frameReader) octet() ([]byte, string, error) {
 			break
 		}
 		if c < '0' || c > '9' {
-			// Not a length after all: keep what we read as the start
-			// of an LF-terminated frame and reject it.
+			// Not a length after all: a newline-framed message that
+			// starts with a digit, such as an ISO timestamp from a sender
+			// that omits <PRI>. The parser judges it.
 			prefix := append(digits[:nd:nd], c)
 			if c == '\n' {
-				return prefix[:len(prefix)-1], "malformed octet count", nil
+				return prefix[:len(prefix)-1], "", nil
 			}
-			msg, _, err := fr.line(prefix)
-			if err != nil {
-				return nil, "", err
-			}
-			return msg, "malformed octet count", nil
+			return fr.line(prefix)
 		}
 		if nd == maxLenDigits {
 			return nil, "", &framingError{fmt.Sprintf("frame length has more than %d digits", maxLenDigits)}

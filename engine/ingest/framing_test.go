@@ -19,8 +19,11 @@ func TestFrameReader(t *testing.T) {
 		{name: "octet", input: "5 <1>ab3 <2>", want: []string{"<1>ab", "<2>"}},
 		{name: "lf", input: "<1>a\n<2>b\r\n\n<3>c", want: []string{"<1>a", "<2>b", "<3>c"}},
 		{name: "mixed", input: "3 <1><2>x\n4 <3>y", want: []string{"<1>", "<2>x", "<3>y"}},
-		{name: "malformed count", input: "1a2 x\n3 <1>", want: []string{"!malformed octet count", "<1>"}},
-		{name: "digits then lf", input: "12\n3 <1>", want: []string{"!malformed octet count", "<1>"}},
+		// A frame starting with digits that are not a length is a
+		// newline-framed message (an ISO timestamp without <PRI>).
+		{name: "digits, not a count", input: "1a2 x\n3 <1>", want: []string{"1a2 x", "<1>"}},
+		{name: "iso timestamp without pri", input: "2026-01-02T1 x\n3 <1>", want: []string{"2026-01-02T1 x", "<1>"}},
+		{name: "digits then lf", input: "12\n3 <1>", want: []string{"12", "<1>"}},
 		{name: "zero", input: "0 3 <1>", want: []string{"!empty octet-counted frame", "<1>"}},
 		{name: "oversize octet", input: "20 " + strings.Repeat("x", 20) + "3 <1>", want: []string{"!frame of 20 bytes exceeds 16", "<1>"}},
 		{name: "oversize lf", input: strings.Repeat("x", 20) + "\n<1>\n", want: []string{"!frame longer than 16 bytes", "<1>"}},

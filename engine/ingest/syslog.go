@@ -143,7 +143,9 @@ func (s *Syslog) collect(ctx context.Context, msgs <-chan msg, out chan<- engine
 			addMsg(&b, m)
 		}
 	more:
-		for len(b.Events) < s.o.BatchMax {
+		// Lines that are not events (rejects, noise) count too, or a flood
+		// of garbage would grow one batch without bound.
+		for len(b.Events) < s.o.BatchMax && b.Lines < 8*s.o.BatchMax {
 			select {
 			case m := <-msgs:
 				addMsg(&b, m)

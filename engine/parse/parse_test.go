@@ -272,8 +272,54 @@ func TestPIDTableBounded(t *testing.T) {
 	p.pids.init(100, time.Hour)
 	p.pids.put("gw1", 1, peer{addr: netip.MustParseAddr("198.51.100.1")}, base)
 	p.pids.put("gw1", 2, peer{addr: netip.MustParseAddr("198.51.100.2")}, base.Add(2*time.Hour))
-	if _, ok := p.pids.get("gw1", 1); ok {
+	if _, ok := p.pids.get("gw1", 1, time.Time{}); ok {
 		t.Errorf("pid 1 survived its TTL")
+	}
+}
+
+// TestPIDReuse: a line attributed through its pid must not inherit the
+// address of an earlier, finished connection that had the same pid.
+func TestPIDReuse(t *testing.T) {
+	p := newTestParser(t, Options{Format: FormatSSHD, Year: 2026})
+	lines := []struct {
+		line   string
+		source string
+	}{
+		{"Jun  1 00:00:00 h sshd[500]: Unable to negotiate with 198.51.100.5 port 4000: no matching key exchange method found. Their offer: diffie-hellman-group1-sha1 [preauth]", "198.51.100.5"},
+		{"Jun  1 00:20:00 h sshd[500]: error: kex_exchange_identification: Connection closed by remote host", ""},
+		{"Jun  1 01:00:00 h sshd[600]: Timeout before authentication for 203.0.113.7 port 4242", "203.0.113.7"},
+		{"Jun  1 01:03:00 h sshd[600]: Disconnecting: Too many authentication failures [preauth]", ""},
+		// Within one connection, attribution still works.
+		{"Jun  1 02:00:00 h sshd[700]: Invalid user admin from 192.0.2.9 port 5000", "192.0.2.9"},
+		{"Jun  1 02:00:02 h sshd[700]: Disconnecting: Too many authentication failures [preauth]", "192.0.2.9"},
+	}
+	for i, tc := range lines {
+		ev, _, err := p.Parse(tc.line, int64(i+1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := ""
+		if ev.Source.IsValid() {
+			got = ev.Source.String()
+		}
+		if got != tc.source {
+			t.Errorf("Parse(%q) source = %q, want %q", tc.line, got, tc.source)
+		}
+	}
+}
+
+func TestYearAcrossNewYearWithAFastClock(t *testing.T) {
+	p := newTestParser(t, Options{Format: FormatSSHD, Ref: time.Date(2024, 12, 31, 23, 59, 0, 0, time.UTC)})
+	ev, _, err := p.Parse("Jan  1 00:00:30 h sshd[1]: Failed password for root from 198.51.100.4 port 22 ssh2", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.Time.Year() != 2025 {
+		t.Errorf("a line 90s past New Year against a reference in the old year: year %d, want 2025", ev.Time.Year())
+	}
+	ev, _, _ = p.Parse("Dec 31 23:58:00 h sshd[1]: Failed password for root from 198.51.100.4 port 22 ssh2", 2)
+	if ev.Time.Year() != 2024 {
+		t.Errorf("December line: year %d, want 2024", ev.Time.Year())
 	}
 }
 

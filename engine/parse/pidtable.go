@@ -10,6 +10,12 @@ import (
 const (
 	pidTableMax = 65536
 	pidTableTTL = time.Hour
+	// pidAttribution is how close to the line that named the peer a later
+	// line of the same pid must be to be attributed to it. sshd drops a
+	// connection that has not authenticated within LoginGraceTime (2
+	// minutes by default); an older entry belongs to a connection that is
+	// gone, and the pid may have been reused.
+	pidAttribution = 10 * time.Minute
 )
 
 type pidKey struct {
@@ -56,14 +62,23 @@ func (t *pidTable) lookup(host string, pid int) *pidEntry {
 	return e
 }
 
-func (t *pidTable) get(host string, pid int) (peer, bool) {
+// get returns the peer of (host, pid) when a line at now may be attributed
+// to it (see pidAttribution). A zero now (a line without a timestamp)
+// skips the age check.
+func (t *pidTable) get(host string, pid int, now time.Time) (peer, bool) {
 	if pid == 0 {
 		return peer{}, false
 	}
-	if e := t.lookup(host, pid); e != nil {
-		return e.peer, true
+	e := t.lookup(host, pid)
+	if e == nil {
+		return peer{}, false
 	}
-	return peer{}, false
+	if !now.IsZero() && !e.when.IsZero() {
+		if age := now.Sub(e.when); age > pidAttribution || age < -pidAttribution {
+			return peer{}, false
+		}
+	}
+	return e.peer, true
 }
 
 func (t *pidTable) del(host string, pid int) {

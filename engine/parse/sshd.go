@@ -100,7 +100,7 @@ func (p *Parser) sshd(ev *engine.Event, msg string) bool {
 		return false
 	}
 	if !m.peer.valid() && (m.byPID || m.indicator) {
-		if pr, ok := p.pids.get(ev.Host, ev.PID); ok {
+		if pr, ok := p.pids.get(ev.Host, ev.PID, ev.Time); ok {
 			m.peer = pr
 			m.peer.port = 0 // the port was the earlier line's
 		}
@@ -240,7 +240,7 @@ func matchSSHD(m *match, msg string, preauth bool) bool {
 			if !ok {
 				return false
 			}
-			return closeLine(m, head, true, patTooManyAuthUser, engine.TypeSSHMaxAttempts, false)
+			return closeLine(m, head, true, patTooManyAuthUser, engine.TypeSSHMaxAttempts, true)
 		}
 		if rest, ok := strings.CutPrefix(msg, "Disconnected from "); ok {
 			if u, ok := strings.CutPrefix(rest, "user "); ok {
@@ -351,7 +351,7 @@ func matchSSHD(m *match, msg string, preauth bool) bool {
 				return false
 			}
 			m.set(patBadProtocol, engine.TypeSSHNegotiation, true)
-			m.peer = pr
+			m.peer, m.closes = pr, true
 			return true
 		}
 	case 'b':

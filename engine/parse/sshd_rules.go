@@ -169,7 +169,8 @@ func leadingAddrPort(m *match, s, pattern, typ string) bool {
 		return false
 	}
 	m.set(pattern, typ, true)
-	m.peer = pr
+	// The connection's last line: its pid may be reused.
+	m.peer, m.closes = pr, true
 	return true
 }
 
@@ -180,7 +181,8 @@ func exactAddr(m *match, s, pattern, typ string) bool {
 		return false
 	}
 	m.set(pattern, typ, true)
-	m.peer = pr
+	// The connection's last line: its pid may be reused.
+	m.peer, m.closes = pr, true
 	return true
 }
 

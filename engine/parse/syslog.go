@@ -295,8 +295,10 @@ func (p *Parser) inferYear(m time.Month, day int) int {
 	}
 	ref := p.ref.In(p.loc)
 	limit := ref.Add(24 * time.Hour)
-	y := ref.Year()
-	for range 8 {
+	// Start a year ahead: a sender whose clock runs a little fast at New
+	// Year writes January before the reference has left December.
+	y := ref.Year() + 1
+	for range 9 {
 		t := time.Date(y, m, day, 0, 0, 0, 0, p.loc)
 		if t.Day() == day && !t.After(limit) {
 			break
