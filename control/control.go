@@ -187,6 +187,14 @@ func NewClient(socket string) *Client {
 	}}
 }
 
+// notListening reports that nobody accepted the connection — only then may
+// a caller fall back to opening the database itself; a connection that
+// broke after it was made is an error, not an absent owner.
+func notListening(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
 // Call invokes a named call with args (JSON-encoded) and decodes the
 // result into result.
 func (c *Client) Call(ctx context.Context, name string, args, result any) error {
@@ -200,8 +208,7 @@ func (c *Client) Call(ctx context.Context, name string, args, result any) error 
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		var op *net.OpError
-		if errors.As(err, &op) {
+		if notListening(err) {
 			return fmt.Errorf("%w (%s)", ErrNotRunning, c.socket)
 		}
 		return fmt.Errorf("control call %s: %w", name, err)
@@ -230,8 +237,7 @@ func (c *Client) Status(ctx context.Context) (Status, error) {
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		var op *net.OpError
-		if errors.As(err, &op) {
+		if notListening(err) {
 			return st, fmt.Errorf("%w (%s)", ErrNotRunning, c.socket)
 		}
 		return st, fmt.Errorf("control %s: %w", c.socket, err)

@@ -324,6 +324,11 @@ func (p *Policy) escalate(base time.Duration, n int, t netip.Prefix) (time.Durat
 		j := e.Jitter * jitterUnit(t, n)
 		ttl *= 1 + j
 		how += fmt.Sprintf(", jitter %+.1f%%", j*100)
+		// max_ttl is a ceiling: jitter spreads expiries below it, never past.
+		if ttl > float64(e.MaxTTL) {
+			ttl = float64(e.MaxTTL)
+			how += ", back to max_ttl"
+		}
 	}
 	d := max(time.Duration(math.Round(ttl/float64(time.Second)))*time.Second, time.Second)
 	return d, how + " → " + fmtDur(d)

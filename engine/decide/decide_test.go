@@ -524,3 +524,25 @@ func TestMappedPrefixCannotDodgeGuards(t *testing.T) {
 		}
 	}
 }
+
+func TestJitterNeverPassesMaxTTL(t *testing.T) {
+	cfg := Defaults()
+	cfg.Default.TTL = 4 * time.Hour
+	cfg.Escalation.Multiplier = 4
+	cfg.Escalation.MaxTTL = 24 * time.Hour
+	cfg.Escalation.Jitter = 0.5
+	p, err := New(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 40 {
+		src := netip.AddrFrom4([4]byte{203, 0, 113, byte(i % 8)})
+		a := engine.Alert{ID: "al", Time: at.Add(time.Duration(i) * 30 * time.Hour), Scenario: "x", Propose: engine.ActionBlock, Source: src, Risk: 5}
+		for _, d := range p.Decide(&a) {
+			if d.TTL > cfg.Escalation.MaxTTL {
+				t.Fatalf("offense %d of %s: ttl %v > max_ttl %v (%s)", d.Offense, src, d.TTL, cfg.Escalation.MaxTTL, d.Reason)
+			}
+		}
+	}
+}
