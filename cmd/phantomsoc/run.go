@@ -177,6 +177,7 @@ func runEngine(ctx context.Context, stdout, stderr io.Writer, g *globals, run *r
 	if run.demo && g.output != outputJSON {
 		fmt.Fprintf(stdout, "\ndemo: %d lines, %d events, %d alerts, %d decisions (dry-run, nothing enforced); database %s\n",
 			s.Lines, s.Events, s.Alerts, s.Decisions, dbPath)
+		fmt.Fprintf(stdout, "explore it:  phantomsoc --db %[1]s alerts list   |   alerts show al-00000001   |   decisions list   |   audit verify\n", dbPath)
 	}
 	return nil
 }
