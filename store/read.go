@@ -101,7 +101,7 @@ func scanTime(b *bolt.Bucket, since, until time.Time, oldest bool, fn func(v []b
 	var k, v []byte
 	if hi == nil {
 		k, v = c.Last()
-	} else if k, v = c.Seek(hi); k == nil {
+	} else if k, _ = c.Seek(hi); k == nil {
 		k, v = c.Last()
 	} else {
 		k, v = c.Prev()

@@ -30,8 +30,7 @@ type globals struct {
 
 func newRootCmd(info buildInfo) *cobra.Command {
 	g := &globals{info: info}
-	var root *cobra.Command
-	root = &cobra.Command{
+	root := &cobra.Command{
 		Use:   "phantomsoc",
 		Short: "A terminal-first security-operations console: detect, decide, remediate, audit",
 		Long: `phantomsoc reads sshd auth logs, Suricata EVE JSON, syslog and JSON lines,
