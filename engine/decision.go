@@ -28,6 +28,8 @@ const (
 	StateRefused = "refused"
 	// StateExpired passed its TTL.
 	StateExpired = "expired"
+	// StateRolledBack was removed by an analyst before its TTL ran out.
+	StateRolledBack = "rolled-back"
 )
 
 // Decision is what policy made of an alert: an action on a target for a TTL.
@@ -37,9 +39,15 @@ type Decision struct {
 	AlertID  string    `json:"alert_id"`
 	Scenario string    `json:"scenario"`
 	Action   string    `json:"action"`
-	// Target is an address (as a single-address prefix) or a CIDR.
-	Target netip.Prefix  `json:"target"`
-	TTL    time.Duration `json:"ttl"`
+	// Target is an address (as a single-address prefix) or a CIDR; for a
+	// firewall rule that applies to everyone it is the zero prefix.
+	Target netip.Prefix `json:"target"`
+	// Proto ("tcp", "udp") and Port narrow a firewall rule; Iface names a
+	// tunnel action's interface. Detection-made decisions leave them empty.
+	Proto string        `json:"proto,omitempty"`
+	Port  uint16        `json:"port,omitempty"`
+	Iface string        `json:"iface,omitempty"`
+	TTL   time.Duration `json:"ttl"`
 	// Expires is Time+TTL; zero for a permanent decision.
 	Expires time.Time `json:"expires"`
 	// Auto reports whether policy applies it without approval.
