@@ -87,3 +87,45 @@ func PrefixString(p netip.Prefix) string {
 	}
 	return p.String()
 }
+
+// Enforcement states: one decision on one gateway.
+const (
+	// EnforcePending waits: for approval, for the gateway to come back,
+	// or for a retry after a failed plan.
+	EnforcePending = "pending"
+	// EnforceApplied is in the gateway's kernel.
+	EnforceApplied = "applied"
+	// EnforceRemoved was taken out (rollback, expiry, or superseded).
+	EnforceRemoved = "removed"
+	// EnforceDryRun was shown, never applied.
+	EnforceDryRun = "dry-run"
+)
+
+// Enforcement is one decision's state on one gateway.
+type Enforcement struct {
+	DecisionID string    `json:"decision_id"`
+	Gateway    string    `json:"gateway"`
+	State      string    `json:"state"`
+	Updated    time.Time `json:"updated"`
+	Error      string    `json:"error,omitempty"`
+}
+
+// AuditNote is an audit record made outside the pipeline: by an analyst, by
+// enforcement or by a repair.
+type AuditNote struct {
+	Time    time.Time
+	Actor   string
+	Action  string
+	Subject string
+	// Detail is encoded as JSON.
+	Detail any
+}
+
+// Change is one durable unit of work made outside the pipeline: decisions
+// created or updated, enforcement states, and their audit records, written
+// in one transaction.
+type Change struct {
+	Decisions    []Decision
+	Enforcements []Enforcement
+	Notes        []AuditNote
+}

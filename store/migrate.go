@@ -24,6 +24,7 @@ type migration struct {
 func shippedMigrations() []migration {
 	return []migration{
 		{version: 1, name: "initial layout", up: migrateV1},
+		{version: 2, name: "enforcement states", up: migrateV2},
 	}
 }
 

@@ -183,7 +183,8 @@ func TestMigrationHook(t *testing.T) {
 		t.Fatal(err)
 	}
 	runs := 0
-	withV2 := append(shippedMigrations(), migration{version: 2, name: "test extra bucket", up: func(tx *bolt.Tx) error {
+	next := uint64(len(shippedMigrations()) + 1)
+	withV2 := append(shippedMigrations(), migration{version: next, name: "test extra bucket", up: func(tx *bolt.Tx) error {
 		runs++
 		_, err := tx.CreateBucket([]byte("extra"))
 		return err
@@ -191,8 +192,8 @@ func TestMigrationHook(t *testing.T) {
 	for i := range 3 {
 		db := openAt(t, path, Options{migrations: withV2})
 		info, err := db.Info()
-		if err != nil || info.Schema != 2 {
-			t.Errorf("open %d: Info = %+v, %v; want schema 2", i, info, err)
+		if err != nil || info.Schema != next {
+			t.Errorf("open %d: Info = %+v, %v; want schema %d", i, info, err, next)
 		}
 		if _, err := db.Alert("al-00000001"); err != nil {
 			t.Errorf("open %d: data lost by migration: %v", i, err)
@@ -213,7 +214,7 @@ func TestMigrationHook(t *testing.T) {
 	}
 	t.Run("failing step rolls back", func(t *testing.T) {
 		path := testPath(t)
-		failing := append(shippedMigrations(), migration{version: 2, name: "broken", up: func(*bolt.Tx) error {
+		failing := append(shippedMigrations(), migration{version: next, name: "broken", up: func(*bolt.Tx) error {
 			return errors.New("boom")
 		}})
 		if db, err := Open(path, Options{migrations: failing}); err == nil || !strings.Contains(err.Error(), "boom") {

@@ -213,7 +213,7 @@ func TestQueries(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if info.Schema != 1 || info.Buckets[bucketAlerts] != 30 || info.Buckets[bucketAudit] != 50 || info.Size <= 0 || !info.Created.Equal(testClock()) {
+		if info.Schema != uint64(len(shippedMigrations())) || info.Buckets[bucketAlerts] != 30 || info.Buckets[bucketAudit] != 50 || info.Size <= 0 || !info.Created.Equal(testClock()) {
 			t.Errorf("Info = %+v", info)
 		}
 	})

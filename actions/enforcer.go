@@ -1,0 +1,576 @@
+package actions
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/phantomsoc/phantomsoc/engine"
+)
+
+// Journal is where enforcement reads the truth and records what it did: the
+// store. Every decision change comes with its audit notes in one Record.
+type Journal interface {
+	Record(ctx context.Context, ch *engine.Change) error
+	// Live returns the active and pending decisions not yet past their TTL.
+	Live(now time.Time) ([]engine.Decision, error)
+	NewDecisionID(ctx context.Context) (string, error)
+}
+
+// Gateway is one place decisions are enforced.
+type Gateway struct {
+	Name    string
+	Backend Backend
+	Shield  Shield
+	// Session, when set, reports the address the gateway sees phantomsoc's
+	// own session come from; it is never acted on.
+	Session func() (netip.Addr, bool)
+}
+
+// Approval says when an action type may be applied without an analyst.
+type Approval struct {
+	// Always requires approval whatever the risk.
+	Always bool
+	// AutoMinRisk requires approval below this risk.
+	AutoMinRisk float64
+}
+
+// Options configure an Enforcer.
+type Options struct {
+	Guard Guard
+	// DryRun renders every batch to DryRunOut and applies nothing.
+	DryRun    bool
+	DryRunOut io.Writer
+	// MaxPerMinute caps automatic new actions; the excess waits for
+	// approval. 0 means DefaultMaxPerMinute.
+	MaxPerMinute int
+	// Approval per action type; types missing here follow the policy.
+	Approval map[string]Approval
+	// ReconcileEvery is how often gateways are compared with the store.
+	ReconcileEvery time.Duration
+	Now            func() time.Time
+	Logger         *slog.Logger
+}
+
+// Defaults.
+const (
+	DefaultMaxPerMinute   = 60
+	DefaultReconcileEvery = 30 * time.Second
+)
+
+// DefaultApproval: isolating or quarantining a host stops a person's work,
+// so an analyst always confirms it.
+func DefaultApproval() map[string]Approval {
+	return map[string]Approval{
+		engine.ActionIsolate:    {Always: true},
+		engine.ActionQuarantine: {Always: true},
+	}
+}
+
+// Actors in enforcement audit records.
+const (
+	ActorPolicy    = "policy"
+	ActorReconcile = "reconcile"
+	ActorExpiry    = "expiry"
+)
+
+// Audit actions of enforcement.
+const (
+	AuditApplied    = "enforcement.applied"
+	AuditFailed     = "enforcement.failed"
+	AuditRolledBack = "enforcement.rolled_back"
+	AuditExpired    = "enforcement.expired"
+	AuditRefused    = "enforcement.refused"
+	AuditCapped     = "enforcement.capped"
+	AuditHeld       = "enforcement.held"
+	AuditRepaired   = "enforcement.repaired"
+	AuditDryRun     = "enforcement.dry_run"
+	AuditApproved   = "decision.approved"
+	AuditCreated    = "decision.created"
+)
+
+// Enforcer turns active decisions into kernel state on every gateway and
+// keeps it there. Its in-memory view is rebuilt from the Journal on Run;
+// the Journal stays the truth.
+type Enforcer struct {
+	opts    Options
+	gws     []*gateway
+	journal Journal
+	log     *slog.Logger
+
+	// mu serialises every plan: intake from the engine, requests from the
+	// CLI and the reconcile loop.
+	mu     sync.Mutex
+	live   map[string]*engine.Decision // by decision ID
+	recent []time.Time                 // automatic applies in the last minute
+
+	qmu   sync.Mutex
+	queue []engine.Decision
+	wake  chan struct{}
+}
+
+type gateway struct {
+	Gateway
+	// down is set when the last call failed; a plan skips a gateway known
+	// down and leaves its share pending for the reconcile loop.
+	down    bool
+	lastErr error
+	// applied is what phantomsoc last knew to be in the gateway's sets,
+	// by element key; known is false until it was read back once.
+	applied map[string]*want
+	known   bool
+	// state is each decision's enforcement state here, so only changes
+	// are recorded.
+	state map[string]string
+}
+
+// New checks the options and returns an Enforcer; Run starts it.
+func New(opts Options, gws []Gateway, journal Journal) (*Enforcer, error) {
+	if journal == nil {
+		return nil, errors.New("enforcer: no journal")
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.MaxPerMinute == 0 {
+		opts.MaxPerMinute = DefaultMaxPerMinute
+	}
+	if opts.ReconcileEvery == 0 {
+		opts.ReconcileEvery = DefaultReconcileEvery
+	}
+	if opts.Approval == nil {
+		opts.Approval = DefaultApproval()
+	}
+	if opts.DryRun && opts.DryRunOut == nil {
+		opts.DryRunOut = io.Discard
+	}
+	e := &Enforcer{opts: opts, journal: journal, log: opts.Logger.With("component", "enforce"), live: map[string]*engine.Decision{}, wake: make(chan struct{}, 1)}
+	seen := map[string]bool{}
+	for _, g := range gws {
+		if g.Name == "" || g.Backend == nil || seen[g.Name] {
+			return nil, fmt.Errorf("enforcer: gateway %q: a unique name and a backend are required", g.Name)
+		}
+		seen[g.Name] = true
+		e.gws = append(e.gws, &gateway{Gateway: g, applied: map[string]*want{}, state: map[string]string{}})
+	}
+	return e, nil
+}
+
+// Committed queues a commit's decisions; it never blocks the engine.
+func (e *Enforcer) Committed(c *engine.Commit) {
+	if len(c.Decisions) == 0 {
+		return
+	}
+	e.qmu.Lock()
+	e.queue = append(e.queue, c.Decisions...)
+	e.qmu.Unlock()
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run loads the live decisions, reconciles every gateway, then applies
+// queued decisions as they come, reconciles every interval and records
+// expiries, until ctx ends.
+func (e *Enforcer) Run(ctx context.Context) error {
+	if err := e.Load(ctx); err != nil {
+		return err
+	}
+	e.Reconcile(ctx)
+	tick := time.NewTicker(e.opts.ReconcileEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-e.wake:
+			e.drain(ctx)
+		case <-tick.C:
+			e.Reconcile(ctx)
+		}
+	}
+}
+
+// Load replaces the in-memory view with the journal's live decisions.
+func (e *Enforcer) Load(ctx context.Context) error {
+	ds, err := e.journal.Live(e.opts.Now())
+	if err != nil {
+		return fmt.Errorf("enforcer: load live decisions: %w", err)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.live = map[string]*engine.Decision{}
+	for i := range ds {
+		if e.enforceable(&ds[i]) {
+			e.live[ds[i].ID] = &ds[i]
+		}
+	}
+	return nil
+}
+
+// enforceable reports whether d is an action this package carries out.
+func (e *Enforcer) enforceable(d *engine.Decision) bool {
+	return slices.Contains(Types(), d.Action)
+}
+
+func (e *Enforcer) drain(ctx context.Context) {
+	e.qmu.Lock()
+	q := e.queue
+	e.queue = nil
+	e.qmu.Unlock()
+	if len(q) == 0 {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var ch engine.Change
+	var apply []*engine.Decision
+	now := e.opts.Now()
+	for i := range q {
+		d := q[i]
+		if !e.enforceable(&d) || d.State == engine.StateRefused {
+			continue
+		}
+		spec, err := SpecOf(&d)
+		if err == nil {
+			err = e.check(spec, false)
+		}
+		if err != nil {
+			e.refuse(&ch, &d, ActorPolicy, err, now)
+			continue
+		}
+		if d.State == engine.StateActive {
+			if why := e.hold(&d, now); why != "" {
+				d.State = engine.StatePending
+				d.Auto = false
+				ch.Decisions = append(ch.Decisions, d)
+				ch.Notes = append(ch.Notes, engine.AuditNote{Time: now, Actor: ActorPolicy, Action: AuditHeld, Subject: d.ID, Detail: map[string]string{"why": why}})
+				e.log.Warn("decision held for approval", "decision", d.ID, "target", d.TargetString(), "why", why)
+			}
+		}
+		dd := d
+		e.live[d.ID] = &dd
+		if dd.State == engine.StateActive {
+			apply = append(apply, &dd)
+		}
+	}
+	if len(ch.Decisions)+len(ch.Notes) > 0 {
+		if err := e.journal.Record(ctx, &ch); err != nil {
+			e.log.Error("record held or refused decisions", "err", err)
+		}
+	}
+	if len(apply) > 0 {
+		_ = e.plan(ctx, apply, ActorPolicy) // failures are recorded as pending; reconcile retries
+	}
+}
+
+// hold returns why an automatic decision must wait for an analyst: its type
+// needs approval, or the cap on automatic actions per minute is reached.
+func (e *Enforcer) hold(d *engine.Decision, now time.Time) string {
+	if a, ok := e.opts.Approval[d.Action]; ok {
+		if a.Always {
+			return d.Action + " always needs approval"
+		}
+		if d.Risk < a.AutoMinRisk {
+			return fmt.Sprintf("risk %.1f is below %.1f, the automatic minimum for %s", d.Risk, a.AutoMinRisk, d.Action)
+		}
+	}
+	cut := now.Add(-time.Minute)
+	e.recent = slices.DeleteFunc(e.recent, func(t time.Time) bool { return !t.After(cut) })
+	if len(e.recent) >= e.opts.MaxPerMinute {
+		return fmt.Sprintf("more than %d automatic actions in a minute", e.opts.MaxPerMinute)
+	}
+	e.recent = append(e.recent, now)
+	return ""
+}
+
+// check runs the guard for s against every gateway's shield.
+func (e *Enforcer) check(s Spec, force bool) error {
+	for _, g := range e.gws {
+		sh := g.Shield
+		if g.Session != nil {
+			if a, ok := g.Session(); ok {
+				sh.Protected = append(slices.Clip(sh.Protected), Protected{Prefix: netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), Why: "the session administering gateway " + g.Name})
+			}
+		}
+		if err := e.opts.Guard.Check(s, force, sh); err != nil {
+			return fmt.Errorf("gateway %s: %w", g.Name, err)
+		}
+	}
+	if len(e.gws) == 0 {
+		return e.opts.Guard.Check(s, force, Shield{})
+	}
+	return nil
+}
+
+func (e *Enforcer) refuse(ch *engine.Change, d *engine.Decision, actor string, why error, now time.Time) {
+	d.State = engine.StateRefused
+	d.Reason = strings.TrimSpace(d.Reason + "; refused: " + why.Error())
+	ch.Decisions = append(ch.Decisions, *d)
+	ch.Notes = append(ch.Notes, engine.AuditNote{Time: now, Actor: actor, Action: AuditRefused, Subject: d.ID, Detail: map[string]string{"target": d.TargetString(), "action": d.Action, "why": why.Error()}})
+	delete(e.live, d.ID)
+	e.log.Warn("remediation refused", "decision", d.ID, "target", d.TargetString(), "err", why)
+}
+
+// SpecOf is the remediation a decision asks for, validated.
+func SpecOf(d *engine.Decision) (Spec, error) {
+	s := Spec{Type: d.Action, Target: d.Target, Port: d.Port, Iface: d.Iface, TTL: d.TTL, Permanent: d.Expires.IsZero() && d.TTL == 0}
+	if d.Proto != "" {
+		p, _, err := ParsePort(d.Proto + "/1")
+		if err != nil {
+			return s, fmt.Errorf("decision %s: protocol %q: want tcp or udp", d.ID, d.Proto)
+		}
+		s.Proto = p
+	}
+	if err := s.Validate(); err != nil {
+		return s, fmt.Errorf("decision %s: %w", d.ID, err)
+	}
+	return s, nil
+}
+
+// desired is the element set the live active decisions call for, each with
+// the latest expiry among the decisions that want it (zero: permanent).
+type want struct {
+	el      Element
+	expires time.Time
+	ids     []string
+}
+
+func (e *Enforcer) desired(gw string) map[string]*want {
+	out := map[string]*want{}
+	for _, d := range e.live {
+		if d.State != engine.StateActive || !targets(d, gw) {
+			continue
+		}
+		s, err := SpecOf(d)
+		if err != nil {
+			continue
+		}
+		for _, el := range s.Elements() {
+			k := el.Key()
+			w, ok := out[k]
+			if !ok {
+				w = &want{el: el, expires: d.Expires}
+				out[k] = w
+			} else if d.Expires.IsZero() || (!w.expires.IsZero() && d.Expires.After(w.expires)) {
+				w.expires = d.Expires
+			}
+			w.ids = append(w.ids, d.ID)
+		}
+	}
+	return out
+}
+
+func targets(d *engine.Decision, gw string) bool {
+	return len(d.Gateways) == 0 || slices.Contains(d.Gateways, gw) || slices.Contains(d.Gateways, "all")
+}
+
+// element is w as it goes into the kernel at now: the time left as its
+// timeout. ok is false when it has already expired.
+func (w *want) element(now time.Time) (Element, bool) {
+	el := w.el
+	el.Timeout = 0
+	if !w.expires.IsZero() {
+		el.Timeout = w.expires.Sub(now).Truncate(time.Millisecond)
+		if el.Timeout < time.Millisecond {
+			return el, false
+		}
+	}
+	return el, true
+}
+
+// plan brings every gateway the changed decisions target to the live
+// state for their elements, all or nothing across the gateways that are up:
+// a failure rolls every gateway back to its state before the plan. A gateway
+// known down keeps its share pending. Callers hold e.mu and have already
+// updated e.live (a rolled-back decision is no longer in it).
+func (e *Enforcer) plan(ctx context.Context, changed []*engine.Decision, actor string) error {
+	now := e.opts.Now()
+	type step struct {
+		g        *gateway
+		do, undo Batch
+		after    map[string]*want
+		keys     []string
+		ids      []string
+	}
+	var steps []step
+	var ch engine.Change
+	for _, g := range e.gws {
+		var keys, ids []string
+		for _, d := range changed {
+			if !targets(d, g.Name) {
+				continue
+			}
+			ids = append(ids, d.ID)
+			if s, err := SpecOf(d); err == nil {
+				for _, el := range s.Elements() {
+					keys = append(keys, el.Key())
+				}
+			}
+		}
+		if len(ids) == 0 {
+			continue
+		}
+		if g.down && !e.opts.DryRun {
+			for _, id := range ids {
+				ch.Enforcements = append(ch.Enforcements, e.enf(g, id, engine.EnforcePending, now, g.lastErr))
+			}
+			continue
+		}
+		if !e.opts.DryRun {
+			if err := e.know(ctx, g); err != nil {
+				for _, id := range ids {
+					ch.Enforcements = append(ch.Enforcements, e.enf(g, id, engine.EnforcePending, now, err))
+				}
+				continue
+			}
+		}
+		sort.Strings(keys)
+		keys = slices.Compact(keys)
+		after := e.desired(g.Name)
+		steps = append(steps, step{g: g, keys: keys, ids: ids, after: after,
+			do: diff(keys, g.applied, after, now), undo: diff(keys, after, g.applied, now)})
+	}
+	var failed error
+	done := 0
+	for _, st := range steps {
+		if e.opts.DryRun {
+			fmt.Fprintf(e.opts.DryRunOut, "# gateway %s: dry run, nothing applied\n%s", st.g.Name, RenderBatch(st.do))
+			continue
+		}
+		if err := st.g.Backend.Apply(ctx, st.do); err != nil {
+			failed = fmt.Errorf("gateway %s: %w", st.g.Name, err)
+			st.g.down, st.g.lastErr = true, err
+			break
+		}
+		st.g.down, st.g.lastErr = false, nil
+		done++
+	}
+	if failed != nil {
+		for _, st := range steps[:done] {
+			if err := st.g.Backend.Apply(ctx, st.undo); err != nil {
+				// The reconcile loop repairs what the rollback could not.
+				e.log.Error("roll back plan", "gateway", st.g.Name, "err", err)
+				st.g.down, st.g.lastErr, st.g.known = true, err, false
+			}
+		}
+	} else if !e.opts.DryRun {
+		for _, st := range steps {
+			for _, k := range st.keys {
+				if w, ok := st.after[k]; ok {
+					st.g.applied[k] = w
+				} else {
+					delete(st.g.applied, k)
+				}
+			}
+		}
+	}
+	for _, st := range steps {
+		for _, id := range st.ids {
+			d := e.find(id, changed)
+			state, action := engine.EnforceApplied, AuditApplied
+			switch {
+			case e.opts.DryRun:
+				state, action = engine.EnforceDryRun, AuditDryRun
+			case failed != nil:
+				state, action = engine.EnforcePending, AuditFailed
+			case e.live[id] == nil:
+				state, action = engine.EnforceRemoved, AuditRolledBack
+				if d.State == engine.StateExpired {
+					action = AuditExpired
+				}
+			}
+			ch.Enforcements = append(ch.Enforcements, e.enf(st.g, id, state, now, failed))
+			detail := map[string]any{"gateway": st.g.Name, "target": d.TargetString(), "action": d.Action,
+				"elements_added": len(st.do.Add), "elements_deleted": len(st.do.Delete)}
+			if failed != nil {
+				detail["error"] = failed.Error()
+				detail["rolled_back_gateways"] = done
+			}
+			ch.Notes = append(ch.Notes, engine.AuditNote{Time: now, Actor: actor, Action: action, Subject: id, Detail: detail})
+		}
+	}
+	if err := e.journal.Record(ctx, &ch); err != nil {
+		return errors.Join(failed, fmt.Errorf("record enforcement: %w", err))
+	}
+	return failed
+}
+
+// diff is the batch that brings the given keys from state from to state to.
+func diff(keys []string, from, to map[string]*want, now time.Time) Batch {
+	var b Batch
+	for _, k := range keys {
+		if w, ok := to[k]; ok {
+			if el, ok := w.element(now); ok {
+				b.Add = append(b.Add, el)
+				continue
+			}
+			b.Delete = append(b.Delete, w.el)
+			continue
+		}
+		if w, ok := from[k]; ok {
+			b.Delete = append(b.Delete, w.el)
+		}
+	}
+	return b
+}
+
+// know reads g's elements once, so a plan's undo restores what was there.
+func (e *Enforcer) know(ctx context.Context, g *gateway) error {
+	if g.known {
+		return nil
+	}
+	st, err := g.Backend.List(ctx)
+	if err != nil {
+		g.down, g.lastErr = true, err
+		return fmt.Errorf("gateway %s: read table: %w", g.Name, err)
+	}
+	g.down, g.lastErr = false, nil
+	g.applied = fromState(st, e.opts.Now())
+	g.known = true
+	return nil
+}
+
+// fromState turns read-back elements into wants with absolute expiries.
+func fromState(st *State, now time.Time) map[string]*want {
+	out := map[string]*want{}
+	for _, el := range st.Elements {
+		w := &want{el: el}
+		w.el.Expires, w.el.Timeout = 0, 0
+		if el.Expires > 0 {
+			w.expires = now.Add(el.Expires)
+		}
+		out[el.Key()] = w
+	}
+	return out
+}
+
+func (e *Enforcer) find(id string, set []*engine.Decision) *engine.Decision {
+	for _, d := range set {
+		if d.ID == id {
+			return d
+		}
+	}
+	return nil
+}
+
+func (e *Enforcer) enf(g *gateway, id, state string, now time.Time, err error) engine.Enforcement {
+	g.state[id] = state
+	en := engine.Enforcement{DecisionID: id, Gateway: g.Name, State: state, Updated: now}
+	if err != nil {
+		en.Error = err.Error()
+	}
+	return en
+}

@@ -1,0 +1,363 @@
+package actions
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/phantomsoc/phantomsoc/engine"
+)
+
+// Request is a remediation asked for by a person (CLI, console, playbook),
+// as typed: the Enforcer parses and validates it, so a hostile value is
+// refused and audited the same way whichever client sent it.
+type Request struct {
+	// Actor is who asked, e.g. "cli:alice".
+	Actor  string `json:"actor"`
+	Type   string `json:"type"`
+	Target string `json:"target,omitempty"`
+	// Port is PROTO/PORT for a firewall rule ("tcp/2222").
+	Port  string        `json:"port,omitempty"`
+	Iface string        `json:"iface,omitempty"`
+	TTL   time.Duration `json:"ttl,omitempty"`
+	// Permanent asks for no TTL.
+	Permanent bool `json:"permanent,omitempty"`
+	// Gateways limits the action; empty or "all" means every gateway.
+	Gateways []string `json:"gateways,omitempty"`
+	Reason   string   `json:"reason,omitempty"`
+	// Force allows a range wider than the guard's limit; it never allows a
+	// protected address.
+	Force  bool `json:"force,omitempty"`
+	DryRun bool `json:"dry_run,omitempty"`
+}
+
+// Result is what a request did.
+type Result struct {
+	Decision     engine.Decision      `json:"decision"`
+	Enforcements []engine.Enforcement `json:"enforcements,omitempty"`
+	// Script is the nft batch per gateway of a dry run.
+	Script string `json:"script,omitempty"`
+}
+
+// spec parses r into a validated Spec.
+func (r *Request) spec() (Spec, error) {
+	s := Spec{Type: r.Type, Iface: r.Iface, TTL: r.TTL, Permanent: r.Permanent}
+	var errs []error
+	if r.Target != "" && r.Target != "everyone" {
+		p, err := ParseTarget(r.Target)
+		errs = append(errs, err)
+		s.Target = p
+	}
+	if r.Port != "" {
+		proto, port, err := ParsePort(r.Port)
+		errs = append(errs, err)
+		s.Proto, s.Port = proto, port
+	}
+	if err := errors.Join(errs...); err != nil {
+		return s, err
+	}
+	return s, s.Validate()
+}
+
+// Submit carries out r: it becomes a decision (refused, or active and
+// applied on its gateways) recorded with its audit trail. A dry run renders
+// the batches and records nothing.
+func (e *Enforcer) Submit(ctx context.Context, r Request) (Result, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	now := e.opts.Now()
+	if r.Actor == "" {
+		return Result{}, errors.New("request: no actor")
+	}
+	gws, gerr := e.gatewayNames(r.Gateways)
+	s, err := r.spec()
+	if err == nil {
+		err = gerr
+	}
+	if err == nil {
+		err = e.check(s, r.Force)
+	}
+	if err != nil {
+		if !errors.Is(err, ErrRefused) {
+			err = fmt.Errorf("%w: %w", ErrRefused, err)
+		}
+		// The raw request is the evidence: JSON-escaped in the audit
+		// record, never interpreted.
+		ch := engine.Change{Notes: []engine.AuditNote{{Time: now, Actor: r.Actor, Action: AuditRefused, Subject: r.Type + " " + r.Target,
+			Detail: map[string]any{"request": r, "why": err.Error()}}}}
+		if rerr := e.journal.Record(ctx, &ch); rerr != nil {
+			return Result{}, errors.Join(err, rerr)
+		}
+		return Result{}, err
+	}
+	d := engine.Decision{Time: now, Scenario: "manual", Action: s.Type, Target: s.Target, Port: s.Port, Iface: s.Iface,
+		TTL: s.TTL, Auto: false, State: engine.StateActive, Offense: 1, Reason: r.Reason, Gateways: gws}
+	if s.Proto != 0 {
+		d.Proto = ProtoName(s.Proto)
+	}
+	if !s.Permanent {
+		d.Expires = now.Add(s.TTL)
+	}
+	if d.Reason == "" {
+		d.Reason = "asked by " + r.Actor
+	}
+	if r.DryRun || e.opts.DryRun {
+		return e.dryRun(ctx, &d)
+	}
+	if d.ID, err = e.journal.NewDecisionID(ctx); err != nil {
+		return Result{}, err
+	}
+	ch := engine.Change{Decisions: []engine.Decision{d}, Notes: []engine.AuditNote{{Time: now, Actor: r.Actor, Action: AuditCreated, Subject: d.ID, Detail: &d}}}
+	if err := e.journal.Record(ctx, &ch); err != nil {
+		return Result{}, err
+	}
+	e.live[d.ID] = &d
+	perr := e.plan(ctx, []*engine.Decision{&d}, r.Actor)
+	return Result{Decision: d, Enforcements: e.states(d.ID)}, perr
+}
+
+// dryRun renders d's batches without applying or recording anything.
+func (e *Enforcer) dryRun(ctx context.Context, d *engine.Decision) (Result, error) {
+	d.ID = "dry-run"
+	var sb strings.Builder
+	out := e.opts.DryRunOut
+	e.opts.DryRunOut = &sb
+	dry := e.opts.DryRun
+	e.opts.DryRun = true
+	e.live[d.ID] = d
+	defer func() {
+		delete(e.live, d.ID)
+		e.opts.DryRunOut, e.opts.DryRun = out, dry
+		for _, g := range e.gws {
+			delete(g.state, d.ID)
+		}
+	}()
+	j := e.journal
+	e.journal = nopJournal{}
+	err := e.plan(ctx, []*engine.Decision{d}, "dry-run")
+	e.journal = j
+	if len(e.gws) == 0 {
+		sb.WriteString("# no gateway configured; the batch would be:\n")
+		s, _ := SpecOf(d)
+		sb.WriteString(RenderBatch(Batch{Add: elementsAt(s, d.Expires, e.opts.Now())}))
+	}
+	return Result{Decision: *d, Script: sb.String()}, err
+}
+
+func elementsAt(s Spec, expires, now time.Time) []Element {
+	els := s.Elements()
+	for i := range els {
+		if !expires.IsZero() {
+			els[i].Timeout = expires.Sub(now)
+		}
+	}
+	return els
+}
+
+type nopJournal struct{}
+
+func (nopJournal) Record(context.Context, *engine.Change) error  { return nil }
+func (nopJournal) Live(time.Time) ([]engine.Decision, error)     { return nil, nil }
+func (nopJournal) NewDecisionID(context.Context) (string, error) { return "dry-run", nil }
+
+// Rollback removes decision id from every gateway before its TTL: an
+// element another live decision still wants is kept, with that decision's
+// time left.
+func (e *Enforcer) Rollback(ctx context.Context, id, actor string) (Result, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	d, ok := e.live[id]
+	if !ok {
+		return Result{}, fmt.Errorf("decision %s: not active or pending (already expired, refused or rolled back?)", id)
+	}
+	now := e.opts.Now()
+	delete(e.live, id)
+	prev := d.State
+	d.State = engine.StateRolledBack
+	ch := engine.Change{Decisions: []engine.Decision{*d}, Notes: []engine.AuditNote{{Time: now, Actor: actor, Action: AuditRolledBack, Subject: id,
+		Detail: map[string]any{"target": d.TargetString(), "action": d.Action, "was": prev}}}}
+	if err := e.journal.Record(ctx, &ch); err != nil {
+		e.live[id] = d
+		d.State = prev
+		return Result{}, err
+	}
+	var err error
+	if prev == engine.StateActive {
+		err = e.plan(ctx, []*engine.Decision{d}, actor)
+	}
+	return Result{Decision: *d, Enforcements: e.states(id)}, err
+}
+
+// Unblock rolls back every live block decision whose target is target.
+func (e *Enforcer) Unblock(ctx context.Context, target, actor string) ([]Result, error) {
+	p, err := ParseTarget(target)
+	if err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	var ids []string
+	for id, d := range e.live {
+		if d.Action == engine.ActionBlock && NormalPrefix(d.Target) == p {
+			ids = append(ids, id)
+		}
+	}
+	e.mu.Unlock()
+	if len(ids) == 0 {
+		return nil, fmt.Errorf("no active block on %s", engine.PrefixString(p))
+	}
+	slices.Sort(ids)
+	var out []Result
+	var errs []error
+	for _, id := range ids {
+		r, err := e.Rollback(ctx, id, actor)
+		out = append(out, r)
+		errs = append(errs, err)
+	}
+	return out, errors.Join(errs...)
+}
+
+// Approve applies a pending decision.
+func (e *Enforcer) Approve(ctx context.Context, id, actor string) (Result, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	d, ok := e.live[id]
+	if !ok || d.State != engine.StatePending {
+		return Result{}, fmt.Errorf("decision %s: not pending", id)
+	}
+	now := e.opts.Now()
+	s, err := SpecOf(d)
+	if err == nil {
+		err = e.check(s, false)
+	}
+	if err != nil {
+		var ch engine.Change
+		e.refuse(&ch, d, actor, err, now)
+		return Result{}, errors.Join(err, e.journal.Record(ctx, &ch))
+	}
+	d.State = engine.StateActive
+	ch := engine.Change{Decisions: []engine.Decision{*d}, Notes: []engine.AuditNote{{Time: now, Actor: actor, Action: AuditApproved, Subject: id,
+		Detail: map[string]any{"target": d.TargetString(), "action": d.Action}}}}
+	if err := e.journal.Record(ctx, &ch); err != nil {
+		d.State = engine.StatePending
+		return Result{}, err
+	}
+	err = e.plan(ctx, []*engine.Decision{d}, actor)
+	return Result{Decision: *d, Enforcements: e.states(id)}, err
+}
+
+func (e *Enforcer) states(id string) []engine.Enforcement {
+	var out []engine.Enforcement
+	for _, g := range e.gws {
+		if st, ok := g.state[id]; ok {
+			en := engine.Enforcement{DecisionID: id, Gateway: g.Name, State: st}
+			if g.lastErr != nil && st == engine.EnforcePending {
+				en.Error = g.lastErr.Error()
+			}
+			out = append(out, en)
+		}
+	}
+	return out
+}
+
+// gatewayNames checks the names a request gives; nil means every gateway.
+func (e *Enforcer) gatewayNames(names []string) ([]string, error) {
+	var out []string
+	for _, n := range names {
+		if n == "" || n == "all" {
+			return nil, nil
+		}
+		if !slices.ContainsFunc(e.gws, func(g *gateway) bool { return g.Name == n }) {
+			return nil, fmt.Errorf("gateway %q is not configured", n)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// GatewayStatus is what `gateways list|show` reports.
+type GatewayStatus struct {
+	Name    string `json:"name"`
+	Up      bool   `json:"up"`
+	Error   string `json:"error,omitempty"`
+	Version string `json:"version,omitempty"`
+	// Table reports whether phantomsoc's table is there, Intact whether
+	// all of it is.
+	Table   bool     `json:"table"`
+	Intact  bool     `json:"intact"`
+	Missing []string `json:"missing,omitempty"`
+	// Elements counts elements per set.
+	Elements map[string]int `json:"elements"`
+	// Drift counts live decisions' elements missing from the kernel and
+	// kernel elements no live decision wants.
+	MissingElements int                `json:"elements_missing"`
+	Stray           int                `json:"elements_stray"`
+	Counters        map[string]Counter `json:"counters,omitempty"`
+	// Session is the address the gateway sees phantomsoc come from.
+	Session string `json:"session,omitempty"`
+}
+
+// Status reads every gateway (or the named one) back and compares it with
+// the live decisions.
+func (e *Enforcer) Status(ctx context.Context, name string) ([]GatewayStatus, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	now := e.opts.Now()
+	var out []GatewayStatus
+	for _, g := range e.gws {
+		if name != "" && g.Name != name {
+			continue
+		}
+		gs := GatewayStatus{Name: g.Name, Elements: map[string]int{}}
+		if g.Session != nil {
+			if a, ok := g.Session(); ok {
+				gs.Session = a.String()
+			}
+		}
+		st, err := g.Backend.List(ctx)
+		if err != nil {
+			gs.Error = err.Error()
+			out = append(out, gs)
+			continue
+		}
+		gs.Up, gs.Version, gs.Table, gs.Intact, gs.Missing, gs.Counters = true, st.Version, st.Present, st.Intact, st.Missing, st.Counters
+		have := fromState(st, now)
+		for _, el := range st.Elements {
+			gs.Elements[el.Set]++
+		}
+		want := e.desired(g.Name)
+		for k, w := range want {
+			if _, ok := w.element(now); ok {
+				if _, ok := have[k]; !ok {
+					gs.MissingElements++
+				}
+			}
+		}
+		for k := range have {
+			if _, ok := want[k]; !ok {
+				gs.Stray++
+			}
+		}
+		out = append(out, gs)
+	}
+	if name != "" && len(out) == 0 {
+		return nil, fmt.Errorf("gateway %q is not configured", name)
+	}
+	return out, nil
+}
+
+// Session address helper for wiring: the client side of SSH_CONNECTION.
+func SessionFromEnv(sshConnection string) (netip.Addr, bool) {
+	f := strings.Fields(sshConnection)
+	if len(f) < 1 {
+		return netip.Addr{}, false
+	}
+	a, err := netip.ParseAddr(f[0])
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	return a.Unmap(), true
+}
