@@ -1,6 +1,14 @@
 package actions
 
-import "context"
+import (
+	"context"
+	"errors"
+)
+
+// ErrGatewayDown is what a backend's errors wrap when the gateway cannot be
+// reached: its actions stay pending and are retried, while any other error
+// is the gateway refusing the change.
+var ErrGatewayDown = errors.New("gateway down")
 
 // Backend is one gateway's nftables: netlink in a network namespace (package
 // actions/netlink) or `nft -f -` over SSH (package actions/sshgw). The

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/netip"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -108,9 +107,11 @@ type Enforcer struct {
 
 	// mu serialises every plan: intake from the engine, requests from the
 	// CLI and the reconcile loop.
-	mu     sync.Mutex
-	live   map[string]*engine.Decision // by decision ID
-	recent []time.Time                 // automatic applies in the last minute
+	mu   sync.Mutex
+	live map[string]*engine.Decision // by decision ID
+	// els caches each live decision's elements.
+	els    map[string][]Element
+	recent []time.Time // automatic applies in the last minute
 
 	qmu   sync.Mutex
 	queue []engine.Decision
@@ -125,7 +126,7 @@ type gateway struct {
 	lastErr error
 	// applied is what phantomsoc last knew to be in the gateway's sets,
 	// by element key; known is false until it was read back once.
-	applied map[string]*want
+	applied map[elemKey]*want
 	known   bool
 	// state is each decision's enforcement state here, so only changes
 	// are recorded.
@@ -155,14 +156,14 @@ func New(opts Options, gws []Gateway, journal Journal) (*Enforcer, error) {
 	if opts.DryRun && opts.DryRunOut == nil {
 		opts.DryRunOut = io.Discard
 	}
-	e := &Enforcer{opts: opts, journal: journal, log: opts.Logger.With("component", "enforce"), live: map[string]*engine.Decision{}, wake: make(chan struct{}, 1)}
+	e := &Enforcer{opts: opts, journal: journal, log: opts.Logger.With("component", "enforce"), live: map[string]*engine.Decision{}, els: map[string][]Element{}, wake: make(chan struct{}, 1)}
 	seen := map[string]bool{}
 	for _, g := range gws {
 		if g.Name == "" || g.Backend == nil || seen[g.Name] {
 			return nil, fmt.Errorf("enforcer: gateway %q: a unique name and a backend are required", g.Name)
 		}
 		seen[g.Name] = true
-		e.gws = append(e.gws, &gateway{Gateway: g, applied: map[string]*want{}, state: map[string]string{}})
+		e.gws = append(e.gws, &gateway{Gateway: g, applied: map[elemKey]*want{}, state: map[string]string{}})
 	}
 	return e, nil
 }
@@ -211,10 +212,10 @@ func (e *Enforcer) Load(ctx context.Context) error {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.live = map[string]*engine.Decision{}
+	e.live, e.els = map[string]*engine.Decision{}, map[string][]Element{}
 	for i := range ds {
 		if e.enforceable(&ds[i]) {
-			e.live[ds[i].ID] = &ds[i]
+			e.put(&ds[i])
 		}
 	}
 	return nil
@@ -261,7 +262,7 @@ func (e *Enforcer) drain(ctx context.Context) {
 			}
 		}
 		dd := d
-		e.live[d.ID] = &dd
+		e.put(&dd)
 		if dd.State == engine.StateActive {
 			apply = append(apply, &dd)
 		}
@@ -320,7 +321,7 @@ func (e *Enforcer) refuse(ch *engine.Change, d *engine.Decision, actor string, w
 	d.Reason = strings.TrimSpace(d.Reason + "; refused: " + why.Error())
 	ch.Decisions = append(ch.Decisions, *d)
 	ch.Notes = append(ch.Notes, engine.AuditNote{Time: now, Actor: actor, Action: AuditRefused, Subject: d.ID, Detail: map[string]string{"target": d.TargetString(), "action": d.Action, "why": why.Error()}})
-	delete(e.live, d.ID)
+	e.drop(d.ID)
 	e.log.Warn("remediation refused", "decision", d.ID, "target", d.TargetString(), "err", why)
 }
 
@@ -338,39 +339,6 @@ func SpecOf(d *engine.Decision) (Spec, error) {
 		return s, fmt.Errorf("decision %s: %w", d.ID, err)
 	}
 	return s, nil
-}
-
-// desired is the element set the live active decisions call for, each with
-// the latest expiry among the decisions that want it (zero: permanent).
-type want struct {
-	el      Element
-	expires time.Time
-	ids     []string
-}
-
-func (e *Enforcer) desired(gw string) map[string]*want {
-	out := map[string]*want{}
-	for _, d := range e.live {
-		if d.State != engine.StateActive || !targets(d, gw) {
-			continue
-		}
-		s, err := SpecOf(d)
-		if err != nil {
-			continue
-		}
-		for _, el := range s.Elements() {
-			k := el.Key()
-			w, ok := out[k]
-			if !ok {
-				w = &want{el: el, expires: d.Expires}
-				out[k] = w
-			} else if d.Expires.IsZero() || (!w.expires.IsZero() && d.Expires.After(w.expires)) {
-				w.expires = d.Expires
-			}
-			w.ids = append(w.ids, d.ID)
-		}
-	}
-	return out
 }
 
 func targets(d *engine.Decision, gw string) bool {
@@ -401,23 +369,22 @@ func (e *Enforcer) plan(ctx context.Context, changed []*engine.Decision, actor s
 	type step struct {
 		g        *gateway
 		do, undo Batch
-		after    map[string]*want
-		keys     []string
+		after    map[elemKey]*want
+		r        region
 		ids      []string
 	}
 	var steps []step
 	var ch engine.Change
 	for _, g := range e.gws {
-		var keys, ids []string
+		var ids []string
+		r := region{}
 		for _, d := range changed {
 			if !targets(d, g.Name) {
 				continue
 			}
 			ids = append(ids, d.ID)
-			if s, err := SpecOf(d); err == nil {
-				for _, el := range s.Elements() {
-					keys = append(keys, el.Key())
-				}
+			for _, el := range e.elementsOf(d) {
+				r[el.group()] = append(r[el.group()], el.Prefix)
 			}
 		}
 		if len(ids) == 0 {
@@ -437,11 +404,9 @@ func (e *Enforcer) plan(ctx context.Context, changed []*engine.Decision, actor s
 				continue
 			}
 		}
-		sort.Strings(keys)
-		keys = slices.Compact(keys)
-		after := e.desired(g.Name)
-		steps = append(steps, step{g: g, keys: keys, ids: ids, after: after,
-			do: diff(keys, g.applied, after, now), undo: diff(keys, after, g.applied, now)})
+		after := e.desired(g.Name, r)
+		steps = append(steps, step{g: g, r: r, ids: ids, after: after,
+			do: diffRegion(r, g.applied, after, now), undo: diffRegion(r, after, g.applied, now)})
 	}
 	var failed error
 	done := 0
@@ -468,12 +433,13 @@ func (e *Enforcer) plan(ctx context.Context, changed []*engine.Decision, actor s
 		}
 	} else if !e.opts.DryRun {
 		for _, st := range steps {
-			for _, k := range st.keys {
-				if w, ok := st.after[k]; ok {
-					st.g.applied[k] = w
-				} else {
+			for k := range st.g.applied {
+				if st.r.has(k) {
 					delete(st.g.applied, k)
 				}
+			}
+			for k, w := range st.after {
+				st.g.applied[k] = w
 			}
 		}
 	}
@@ -508,25 +474,6 @@ func (e *Enforcer) plan(ctx context.Context, changed []*engine.Decision, actor s
 	return failed
 }
 
-// diff is the batch that brings the given keys from state from to state to.
-func diff(keys []string, from, to map[string]*want, now time.Time) Batch {
-	var b Batch
-	for _, k := range keys {
-		if w, ok := to[k]; ok {
-			if el, ok := w.element(now); ok {
-				b.Add = append(b.Add, el)
-				continue
-			}
-			b.Delete = append(b.Delete, w.el)
-			continue
-		}
-		if w, ok := from[k]; ok {
-			b.Delete = append(b.Delete, w.el)
-		}
-	}
-	return b
-}
-
 // know reads g's elements once, so a plan's undo restores what was there.
 func (e *Enforcer) know(ctx context.Context, g *gateway) error {
 	if g.known {
@@ -544,15 +491,15 @@ func (e *Enforcer) know(ctx context.Context, g *gateway) error {
 }
 
 // fromState turns read-back elements into wants with absolute expiries.
-func fromState(st *State, now time.Time) map[string]*want {
-	out := map[string]*want{}
+func fromState(st *State, now time.Time) map[elemKey]*want {
+	out := map[elemKey]*want{}
 	for _, el := range st.Elements {
 		w := &want{el: el}
 		w.el.Expires, w.el.Timeout = 0, 0
 		if el.Expires > 0 {
 			w.expires = now.Add(el.Expires)
 		}
-		out[el.Key()] = w
+		out[el.key()] = w
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package actions
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/phantomsoc/phantomsoc/engine"
@@ -42,7 +43,7 @@ func (e *Enforcer) expire(ch *engine.Change, now time.Time) {
 		if d.StateAt(now) != engine.StateExpired {
 			continue
 		}
-		delete(e.live, id)
+		e.drop(id)
 		d.State = engine.StateExpired
 		ch.Decisions = append(ch.Decisions, *d)
 		ch.Notes = append(ch.Notes, engine.AuditNote{Time: now, Actor: ActorExpiry, Action: AuditExpired, Subject: id,
@@ -57,7 +58,7 @@ func (e *Enforcer) expire(ch *engine.Change, now time.Time) {
 }
 
 func (e *Enforcer) reconcile(ctx context.Context, g *gateway, ch *engine.Change, now time.Time) {
-	want := e.desired(g.Name)
+	want := e.desired(g.Name, nil)
 	st, err := g.Backend.List(ctx)
 	if err == nil && (!st.Present || !st.Intact) {
 		var elems []Element
@@ -90,7 +91,20 @@ func (e *Enforcer) reconcile(ctx context.Context, g *gateway, ch *engine.Change,
 			}
 		}
 		if !b.Empty() {
-			if err = g.Backend.Apply(ctx, b); err == nil {
+			err = g.Backend.Apply(ctx, b)
+			if err != nil && !errors.Is(err, ErrGatewayDown) {
+				// The kernel refused the repair itself: start the table
+				// over from the database's truth.
+				e.log.Warn("repair refused; rebuilding the table", "gateway", g.Name, "err", err)
+				var elems []Element
+				for _, w := range want {
+					if el, ok := w.element(now); ok {
+						elems = append(elems, el)
+					}
+				}
+				err = g.Backend.Rebuild(ctx, elems)
+			}
+			if err == nil {
 				ch.Notes = append(ch.Notes, engine.AuditNote{Time: now, Actor: ActorReconcile, Action: AuditRepaired, Subject: g.Name,
 					Detail: map[string]any{"gateway": g.Name, "elements_added": len(b.Add), "elements_removed": len(b.Delete)}})
 				e.log.Warn("drift repaired", "gateway", g.Name, "added", len(b.Add), "removed", len(b.Delete))

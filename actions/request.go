@@ -115,7 +115,7 @@ func (e *Enforcer) Submit(ctx context.Context, r Request) (Result, error) {
 	if err := e.journal.Record(ctx, &ch); err != nil {
 		return Result{}, err
 	}
-	e.live[d.ID] = &d
+	e.put(&d)
 	perr := e.plan(ctx, []*engine.Decision{&d}, r.Actor)
 	return Result{Decision: d, Enforcements: e.states(d.ID)}, perr
 }
@@ -128,9 +128,9 @@ func (e *Enforcer) dryRun(ctx context.Context, d *engine.Decision) (Result, erro
 	e.opts.DryRunOut = &sb
 	dry := e.opts.DryRun
 	e.opts.DryRun = true
-	e.live[d.ID] = d
+	e.put(d)
 	defer func() {
-		delete(e.live, d.ID)
+		e.drop(d.ID)
 		e.opts.DryRunOut, e.opts.DryRun = out, dry
 		for _, g := range e.gws {
 			delete(g.state, d.ID)
@@ -143,19 +143,9 @@ func (e *Enforcer) dryRun(ctx context.Context, d *engine.Decision) (Result, erro
 	if len(e.gws) == 0 {
 		sb.WriteString("# no gateway configured; the batch would be:\n")
 		s, _ := SpecOf(d)
-		sb.WriteString(RenderBatch(Batch{Add: elementsAt(s, d.Expires, e.opts.Now())}))
+		sb.WriteString(RenderBatch(Batch{Add: s.Elements()}))
 	}
 	return Result{Decision: *d, Script: sb.String()}, err
-}
-
-func elementsAt(s Spec, expires, now time.Time) []Element {
-	els := s.Elements()
-	for i := range els {
-		if !expires.IsZero() {
-			els[i].Timeout = expires.Sub(now)
-		}
-	}
-	return els
 }
 
 type nopJournal struct{}
@@ -175,13 +165,13 @@ func (e *Enforcer) Rollback(ctx context.Context, id, actor string) (Result, erro
 		return Result{}, fmt.Errorf("decision %s: not active or pending (already expired, refused or rolled back?)", id)
 	}
 	now := e.opts.Now()
-	delete(e.live, id)
+	e.drop(id)
 	prev := d.State
 	d.State = engine.StateRolledBack
 	ch := engine.Change{Decisions: []engine.Decision{*d}, Notes: []engine.AuditNote{{Time: now, Actor: actor, Action: AuditRolledBack, Subject: id,
 		Detail: map[string]any{"target": d.TargetString(), "action": d.Action, "was": prev}}}}
 	if err := e.journal.Record(ctx, &ch); err != nil {
-		e.live[id] = d
+		e.put(d)
 		d.State = prev
 		return Result{}, err
 	}
@@ -328,7 +318,7 @@ func (e *Enforcer) Status(ctx context.Context, name string) ([]GatewayStatus, er
 		for _, el := range st.Elements {
 			gs.Elements[el.Set]++
 		}
-		want := e.desired(g.Name)
+		want := e.desired(g.Name, nil)
 		for k, w := range want {
 			if _, ok := w.element(now); ok {
 				if _, ok := have[k]; !ok {

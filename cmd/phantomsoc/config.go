@@ -14,6 +14,7 @@ import (
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
 
+	"github.com/phantomsoc/phantomsoc/actions"
 	"github.com/phantomsoc/phantomsoc/engine/assess"
 	"github.com/phantomsoc/phantomsoc/engine/decide"
 	"github.com/phantomsoc/phantomsoc/engine/enrich"
@@ -51,6 +52,8 @@ type Config struct {
 	Enrich enrich.Config `yaml:",inline"`
 	Assess assess.Config `yaml:"assess"`
 	Policy decide.Config `yaml:"policy"`
+	// Enforcement is how decisions reach the firewall of each gateway.
+	Enforcement actions.Config `yaml:"enforcement"`
 }
 
 // SourceConfig is one input of the daemon.
@@ -175,6 +178,9 @@ func (c *Config) Validate() error {
 	}
 	if err := c.Policy.Validate(); err != nil {
 		errs = append(errs, prefixFields("policy.", err))
+	}
+	if err := c.Enforcement.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

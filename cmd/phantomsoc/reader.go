@@ -24,6 +24,7 @@ type reader interface {
 	Info() (store.Info, error)
 	Stats() (engine.Stats, error)
 	Rejects(limit int) ([]engine.Reject, error)
+	Enforcements(ids []string) (map[string][]engine.Enforcement, error)
 }
 
 var _ reader = (*store.DB)(nil)
@@ -107,6 +108,13 @@ func serveReader(srv *control.Server, db *store.DB) {
 		return db.Rejects(limit)
 	})
 	handle("stats", func([]byte) (any, error) { return db.Stats() })
+	handle("enforcements", func(args []byte) (any, error) {
+		var ids []string
+		if err := json.Unmarshal(args, &ids); err != nil {
+			return nil, err
+		}
+		return db.Enforcements(ids)
+	})
 }
 
 // remote reads through the control socket of the owning process.
@@ -140,6 +148,9 @@ func (r remote) VerifyAudit() (out store.VerifyReport, err error) {
 }
 func (r remote) Rejects(limit int) (out []engine.Reject, err error) {
 	return out, r.call("rejects", limit, &out)
+}
+func (r remote) Enforcements(ids []string) (out map[string][]engine.Enforcement, err error) {
+	return out, r.call("enforcements", ids, &out)
 }
 func (r remote) Info() (out store.Info, err error)    { return out, r.call("info", nil, &out) }
 func (r remote) Stats() (out engine.Stats, err error) { return out, r.call("stats", nil, &out) }

@@ -106,6 +106,10 @@ take this place). Start with:
 		newSynthCmd(g),
 		newPruneCmd(g),
 		newRejectsCmd(g),
+		newBlockCmd(g),
+		newUnblockCmd(g),
+		newRemediateCmd(g),
+		newGatewaysCmd(g),
 	)
 	return root
 }

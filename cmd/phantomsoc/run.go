@@ -35,11 +35,11 @@ type runOptions struct {
 	dryRun bool
 }
 
-func newRunOptions() *runOptions { return &runOptions{dryRun: true} }
+func newRunOptions() *runOptions { return &runOptions{} }
 
 func (r *runOptions) addFlags(cmd *cobra.Command) {
-	cmd.Flags().BoolVar(&r.demo, "demo", false, "feed the bundled demo traffic into a fresh temporary database")
-	cmd.Flags().BoolVar(&r.dryRun, "dry-run", true, "never enforce decisions (the only mode until enforcement lands)")
+	cmd.Flags().BoolVar(&r.demo, "demo", false, "feed the bundled demo traffic into a fresh temporary database (always a dry run)")
+	cmd.Flags().BoolVar(&r.dryRun, "dry-run", false, "print the nft batches enforcement would apply and apply none, whatever the config's dry_run says")
 }
 
 func newDaemonCmd(g *globals) *cobra.Command {
@@ -77,7 +77,7 @@ func runEngine(ctx context.Context, stdout, stderr io.Writer, g *globals, run *r
 	if err != nil {
 		return err
 	}
-	cfg.DryRun = cfg.DryRun || run.dryRun
+	cfg.DryRun = cfg.DryRun || run.dryRun || run.demo
 	dbPath, err := g.dbPath(cfg.DB)
 	if err != nil {
 		return err
@@ -129,7 +129,20 @@ func runEngine(ctx context.Context, stdout, stderr io.Writer, g *globals, run *r
 	} else {
 		sink = &printer{w: stdout, json: g.output == outputJSON, dryRun: cfg.DryRun}
 	}
-	e, err := engine.New(engine.Options{Sources: sources, Pipeline: st.pipeline, Store: db, Sinks: []engine.Sink{sink}, Logger: logger})
+	var enf *enforcement
+	if !run.demo {
+		// Dry-run batches go to the log, not stdout: stdout carries the
+		// decisions (and their JSON) only.
+		if enf, err = buildEnforcement(&cfg, db, cfg.DryRun, &logWriter{log: logger.With("component", "enforce")}, logger); err != nil {
+			return err
+		}
+		defer enf.Close()
+	}
+	sinks := []engine.Sink{sink}
+	if enf != nil {
+		sinks = append(sinks, enf.enf)
+	}
+	e, err := engine.New(engine.Options{Sources: sources, Pipeline: st.pipeline, Store: db, Sinks: sinks, Logger: logger})
 	if err != nil {
 		return err
 	}
@@ -141,6 +154,9 @@ func runEngine(ctx context.Context, stdout, stderr io.Writer, g *globals, run *r
 		return err
 	}
 	serveReader(srv, db)
+	if enf != nil {
+		serveEnforcer(srv, enf.enf)
+	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -159,9 +175,21 @@ func runEngine(ctx context.Context, stdout, stderr io.Writer, g *globals, run *r
 	if cfg.Retention > 0 && !run.demo {
 		wg.Go(func() { pruneEvery(ctx, db, &cfg, time.Hour, logger) })
 	}
+	enfCtx, stopEnf := context.WithCancel(context.WithoutCancel(ctx))
+	if enf != nil {
+		// Enforcement outlives the engine by the last commit: it stops
+		// after e.Run has returned and every sink was called.
+		wg.Go(func() {
+			if err := enf.run(enfCtx); err != nil && !errors.Is(err, context.Canceled) {
+				logger.Error("enforcement stopped", "err", err)
+			}
+		})
+	}
+	defer stopEnf()
 	logger.Info("engine started", "mode", mode, "db", dbPath, "sources", strings.Join(names, ","), "dry_run", cfg.DryRun)
 	runErr := e.Run(ctx)
 	cancel()
+	stopEnf()
 	wg.Wait()
 	s := e.Stats()
 	logger.Info("engine stopped", "lines", s.Lines, "events", s.Events, "alerts", s.Alerts, "decisions", s.Decisions, "rejected", s.Rejected)

@@ -159,9 +159,9 @@ func newDecisionsCmd(g *globals) *cobra.Command {
 				}
 			}
 			switch q.State {
-			case "", engine.StatePending, engine.StateActive, engine.StateRefused, engine.StateExpired:
+			case "", engine.StatePending, engine.StateActive, engine.StateRefused, engine.StateExpired, engine.StateRolledBack:
 			default:
-				return fmt.Errorf("--state %q: want pending, active, refused or expired", q.State)
+				return fmt.Errorf("--state %q: want pending, active, refused, expired or rolled-back", q.State)
 			}
 			q.Now = time.Now()
 			return withReader(cmd.Context(), g, func(db reader) error { return listDecisions(cmd.OutOrStdout(), g, db, q) })
@@ -172,8 +172,21 @@ func newDecisionsCmd(g *globals) *cobra.Command {
 	list.Flags().StringVar(&target, "target", "", "only decisions overlapping this address or CIDR")
 	list.Flags().StringVar(&since, "since", "", "only decisions after this (duration back from now, or RFC 3339)")
 	list.Flags().IntVar(&q.Limit, "limit", 50, "at most this many (0: all)")
-	cmd.AddCommand(list)
+	cmd.AddCommand(list, newRollbackCmd(g), newApproveCmd(g))
 	return cmd
+}
+
+// listedDecision is a decision as `decisions list --output json` writes it:
+// the replay record plus where it is enforced and the time it has left.
+type listedDecision struct {
+	record
+	Proto            string               `json:"proto,omitempty"`
+	Port             uint16               `json:"port,omitempty"`
+	Iface            string               `json:"iface,omitempty"`
+	Gateways         []string             `json:"gateways,omitempty"`
+	Remaining        string               `json:"remaining,omitempty"`
+	RemainingSeconds int64                `json:"remaining_seconds,omitempty"`
+	Enforcement      []engine.Enforcement `json:"enforcement"`
 }
 
 func parseTarget(s string) (netip.Prefix, error) {
@@ -194,21 +207,56 @@ func listDecisions(w io.Writer, g *globals, db reader, q store.DecisionQuery) er
 	if err != nil {
 		return err
 	}
+	ids := make([]string, len(decs))
 	for i := range decs {
 		decs[i].State = decs[i].StateAt(q.Now)
+		ids[i] = decs[i].ID
+	}
+	var enf map[string][]engine.Enforcement
+	if len(ids) > 0 {
+		if enf, err = db.Enforcements(ids); err != nil {
+			return err
+		}
 	}
 	if g.output == outputJSON {
 		for i := range decs {
-			if err := writeJSON(w, decisionRecord(&decs[i])); err != nil {
+			d := &decs[i]
+			r := listedDecision{record: decisionRecord(d), Enforcement: enf[d.ID], Proto: d.Proto, Port: d.Port, Iface: d.Iface, Gateways: d.Gateways}
+			if r.Enforcement == nil {
+				r.Enforcement = []engine.Enforcement{}
+			}
+			if d.State == engine.StateActive || d.State == engine.StatePending {
+				if d.Expires.IsZero() {
+					r.Remaining = "permanent"
+				} else {
+					left := d.Expires.Sub(q.Now).Truncate(time.Second)
+					r.Remaining, r.RemainingSeconds = left.String(), int64(left/time.Second)
+				}
+			}
+			if err := writeJSON(w, r); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
 	tw := newTable(w)
-	fmt.Fprintln(tw, "ID\tTIME\tACTION\tTARGET\tTTL\tSTATE\tOFFENSE\tALERT\tSCENARIO")
+	fmt.Fprintln(tw, "ID\tTIME\tACTION\tTARGET\tTTL\tLEFT\tSTATE\tGATEWAYS\tALERT\tSCENARIO")
 	for _, d := range decs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", d.ID, d.Time.UTC().Format(time.RFC3339), d.Action, d.TargetString(), d.TTL, d.State, d.Offense, d.AlertID, d.Scenario)
+		left := "-"
+		if d.State == engine.StateActive || d.State == engine.StatePending {
+			left = "permanent"
+			if !d.Expires.IsZero() {
+				left = d.Expires.Sub(q.Now).Truncate(time.Second).String()
+			}
+		}
+		var gws []string
+		for _, e := range enf[d.ID] {
+			gws = append(gws, e.Gateway+":"+e.State)
+		}
+		if len(gws) == 0 {
+			gws = []string{"-"}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.ID, d.Time.UTC().Format(time.RFC3339), d.Action, targetOrEveryone(&d), d.TTL, left, d.State, strings.Join(gws, ","), d.AlertID, d.Scenario)
 	}
 	return tw.Flush()
 }

@@ -128,6 +128,12 @@ func New(t testing.TB) *Topology {
 			t.Fatalf("sysctl %s: %v: %s", k, err, out)
 		}
 	}
+	// The first IPv6 packet of a fresh link waits for neighbour discovery
+	// (about a second): knock on a closed port once, both hops, so a
+	// test's first probe measures the firewall, not the neighbour table.
+	for _, hop := range [][2]string{{tp.Attacker, GatewayOut6}, {tp.Attacker, Internal6}, {tp.Internal, GatewayIn6}} {
+		_ = Connect(hop[0], "", net.JoinHostPort(hop[1], "9"), 3*time.Second)
+	}
 	return tp
 }
 

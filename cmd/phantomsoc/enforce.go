@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"strconv"
+	"sync"
+
+	"github.com/phantomsoc/phantomsoc/actions"
+	"github.com/phantomsoc/phantomsoc/actions/netlink"
+	"github.com/phantomsoc/phantomsoc/actions/sshgw"
+	"github.com/phantomsoc/phantomsoc/store"
+)
+
+// enforcement is the Enforcer with the gateways it drives and the
+// connection loops of the SSH ones.
+type enforcement struct {
+	enf     *actions.Enforcer
+	ssh     []*sshgw.Gateway
+	closers []io.Closer
+}
+
+var _ actions.Journal = (*store.DB)(nil)
+
+// buildEnforcement wires the gateways of cfg to an Enforcer over db.
+func buildEnforcement(cfg *Config, db *store.DB, dryRun bool, dryOut io.Writer, logger *slog.Logger) (*enforcement, error) {
+	ec := &cfg.Enforcement
+	layout, err := ec.Layout()
+	if err != nil {
+		return nil, fmt.Errorf("enforcement: %w", err)
+	}
+	opts := ec.Options()
+	opts.DryRun, opts.DryRunOut, opts.Logger = dryRun, dryOut, logger
+	for _, p := range cfg.Policy.Allowlist {
+		pr, err := actions.ParseTarget(p)
+		if err != nil {
+			return nil, fmt.Errorf("policy.allowlist: %w", err)
+		}
+		opts.Guard.Protected = append(opts.Guard.Protected, actions.Protected{Prefix: pr, Why: "allowlist"})
+	}
+	for _, p := range protectedRanges() {
+		opts.Guard.Protected = append(opts.Guard.Protected, actions.Protected{Prefix: p.Prefix, Why: p.Why})
+	}
+	out := &enforcement{}
+	var gws []actions.Gateway
+	for _, gc := range ec.Gateways {
+		gw := actions.Gateway{Name: gc.Name, Shield: ec.ManagementShield(gc)}
+		switch gc.Type {
+		case actions.GatewayLocal:
+			ns := ""
+			if gc.NetNS != "" {
+				ns = "/var/run/netns/" + gc.NetNS
+			}
+			b, err := netlink.New(layout, ns)
+			if err != nil {
+				out.Close()
+				return nil, fmt.Errorf("gateway %s: %w", gc.Name, err)
+			}
+			gw.Backend = b
+			out.closers = append(out.closers, b)
+		case actions.GatewaySSH:
+			g, err := sshgw.New(sshgw.Config{Name: gc.Name, Addr: gc.Address, User: gc.User, KnownHosts: gc.KnownHosts, KeyFile: gc.KeyFile, Sudo: gc.Sudo}, layout, logger)
+			if err != nil {
+				out.Close()
+				return nil, fmt.Errorf("gateway %s: %w", gc.Name, err)
+			}
+			gw.Backend, gw.Session = g, g.RemoteClient
+			if port := sshPort(gc.Address); port != 0 {
+				gw.Shield.SSHPort = port
+			}
+			out.ssh = append(out.ssh, g)
+			out.closers = append(out.closers, g)
+		}
+		gws = append(gws, gw)
+	}
+	out.enf, err = actions.New(opts, gws, db)
+	if err != nil {
+		out.Close()
+		return nil, err
+	}
+	return out, nil
+}
+
+func sshPort(addr string) uint16 {
+	if ap, err := netip.ParseAddrPort(addr); err == nil {
+		return ap.Port()
+	}
+	for i := len(addr) - 1; i >= 0; i-- {
+		if addr[i] == ':' {
+			n, err := strconv.ParseUint(addr[i+1:], 10, 16)
+			if err == nil {
+				return uint16(n)
+			}
+			break
+		}
+	}
+	return 22
+}
+
+// run starts the SSH connection loops and the Enforcer, and returns when
+// ctx ends and all of them have stopped.
+func (e *enforcement) run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(e.ssh)+1)
+	for i, g := range e.ssh {
+		wg.Go(func() { errs[i] = g.Run(ctx) })
+	}
+	wg.Go(func() { errs[len(e.ssh)] = e.enf.Run(ctx) })
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// Close releases every gateway.
+func (e *enforcement) Close() error {
+	var errs []error
+	for _, c := range e.closers {
+		errs = append(errs, c.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// logWriter turns dry-run batches into log records, one per batch.
+type logWriter struct{ log *slog.Logger }
+
+func (l *logWriter) Write(p []byte) (int, error) {
+	l.log.Info("dry run: nft batch not applied", "batch", string(p))
+	return len(p), nil
+}

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/phantomsoc/phantomsoc/control"
+	"github.com/phantomsoc/phantomsoc/engine"
+	"github.com/phantomsoc/phantomsoc/internal/nstest"
+)
+
+// TestDaemonEnforcesInANamespace runs the daemon with a local gateway in a
+// network namespace: a brute force in the followed log becomes a dropped
+// connection, and the remediation commands work through the daemon.
+func TestDaemonEnforcesInANamespace(t *testing.T) {
+	tp := nstest.New(t)
+	svc := net.JoinHostPort(nstest.GatewayOut, "8022")
+	nstest.Listen(t, tp.Gateway, svc)
+	reachable := func(from string) bool { return nstest.Blocked(tp.Attacker, from, svc) != nil }
+
+	dir := t.TempDir()
+	logPath := filepath.Join(dir, "auth.log")
+	dbPath := filepath.Join(dir, "d.db")
+	cfgPath := filepath.Join(dir, "phantomsoc.yaml")
+	cfg := fmt.Sprintf(`dry_run: false
+sources:
+  - {name: auth, type: file, path: %s}
+enforcement:
+  reconcile_every: 1s
+  management: [%s]
+  gateways:
+    - {name: gw, type: local, netns: %s}
+`, logPath, nstest.Mgmt, tp.Gateway)
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out := mustRun(t, "", "--config", cfgPath, "config", "check"); !strings.Contains(out, "OK") {
+		t.Fatalf("config check: %s", out)
+	}
+	now := time.Now().UTC().Truncate(time.Second).Add(-time.Minute)
+	if err := os.WriteFile(logPath, []byte(attackLines(now, nstest.Attacker2, 12, 1000)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if !reachable(nstest.Attacker2) {
+		t.Fatal("attacker cannot reach the gateway before the daemon runs")
+	}
+	g := &globals{db: dbPath, config: cfgPath, output: outputTable, logFormat: "json", logLevel: "error"}
+	ctx, cancel := context.WithCancel(t.Context())
+	errc := make(chan error, 1)
+	go func() { errc <- runEngine(ctx, io.Discard, io.Discard, g, newRunOptions(), "daemon") }()
+	defer func() {
+		cancel()
+		if err := <-errc; err != nil {
+			t.Errorf("daemon: %v", err)
+		}
+	}()
+	st := waitStatus(t, socketPath(dbPath), errc, func(s control.Status) bool { return s.Lines == 12 && s.Decisions > 0 })
+	if st.DryRun {
+		t.Fatal("daemon runs dry although the config says dry_run: false")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for reachable(nstest.Attacker2) && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if reachable(nstest.Attacker2) {
+		t.Fatal("the brute-forcer's automatic block never reached the kernel")
+	}
+
+	args := func(a ...string) []string { return append([]string{"--db", dbPath, "--config", cfgPath}, a...) }
+	out := mustRun(t, "", args("block", nstest.Attacker, "--ttl", "1h", "--reason", "test", "-o", "json")...)
+	var res struct {
+		Decision     engine.Decision      `json:"decision"`
+		Enforcements []engine.Enforcement `json:"enforcements"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil || len(res.Enforcements) != 1 || res.Enforcements[0].State != engine.EnforceApplied {
+		t.Fatalf("block through the daemon = %s (%v)", out, err)
+	}
+	if reachable(nstest.Attacker) {
+		t.Fatal("manual block did not drop")
+	}
+	list := mustRun(t, "", args("decisions", "list", "-o", "json")...)
+	if !strings.Contains(list, `"gateway":"gw","state":"applied"`) || !strings.Contains(list, `"remaining_seconds":`) {
+		t.Errorf("decisions list lacks per-gateway state or time left:\n%s", list)
+	}
+	gws := mustRun(t, "", args("gateways", "list", "-o", "json")...)
+	if !strings.Contains(gws, `"table":true`) || !strings.Contains(gws, `"intact":true`) || !strings.Contains(gws, `"block4":2`) {
+		t.Errorf("gateways list = %s", gws)
+	}
+	if _, err := run(t, "", args("block", nstest.Mgmt)...); err == nil || !strings.Contains(err.Error(), "management") {
+		t.Errorf("blocking the management address = %v, want refused", err)
+	}
+	dry := mustRun(t, "", args("remediate", "firewall-rule", "--port", "tcp/8022", "--dry-run")...)
+	if !strings.Contains(dry, "add element inet phantomsoc firewall4 { 0.0.0.0/0 . tcp . 8022") || !reachable(nstest.Mgmt) {
+		t.Errorf("dry-run firewall rule = %q (or it applied)", dry)
+	}
+	mustRun(t, "", args("unblock", nstest.Attacker)...)
+	if !reachable(nstest.Attacker) {
+		t.Fatal("unblock did not lift the block")
+	}
+	// Drift: a flush behind phantomsoc's back is repaired by the loop.
+	if out, err := tp.Exec(tp.Gateway, "nft", "flush", "ruleset"); err != nil {
+		t.Fatalf("flush: %v: %s", err, out)
+	}
+	deadline = time.Now().Add(5 * time.Second)
+	for reachable(nstest.Attacker2) && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if reachable(nstest.Attacker2) {
+		t.Fatal("reconcile did not restore the flushed table within its interval")
+	}
+	audit := mustRun(t, "", args("audit", "list", "-o", "json")...)
+	for _, a := range []string{"enforcement.applied", "enforcement.refused", "enforcement.rolled_back", "enforcement.repaired"} {
+		if !strings.Contains(audit, a) {
+			t.Errorf("audit trail lacks %s", a)
+		}
+	}
+}
