@@ -233,7 +233,7 @@ func TestInvalidElements(t *testing.T) {
 		{"tunnel long iface", actions.Element{Set: "tunnel4", Prefix: pfx("192.0.2.1"), Iface: "abcdefghijklmnop"}, "interface"},
 		{"negative timeout", actions.Element{Set: "block4", Prefix: pfx("192.0.2.1"), Timeout: -time.Second}, "negative"},
 		{"timeout past max", actions.Element{Set: "block4", Prefix: pfx("192.0.2.1"), Timeout: actions.MaxTTL + time.Hour}, "exceeds"},
-		{"timeout on config set", actions.Element{Set: "mgmt4", Prefix: pfx("192.0.2.1"), Timeout: time.Hour}, "takes no timeout"},
+		{"timeout on config set", actions.Element{Set: "mgmt4", Prefix: pfx("192.0.2.1"), Timeout: time.Hour}, "take no timeout"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, batch := range []actions.Batch{
