@@ -299,3 +299,22 @@ func TestDedupIdentitySeparatesFields(t *testing.T) {
 		t.Error("identity is not deterministic")
 	}
 }
+
+func TestPipelineIDs(t *testing.T) {
+	tests := []struct {
+		first uint64
+		want  string
+	}{
+		{0, "al-00000001"},
+		{41, "al-00000042"},
+		{99999998, "al-99999999"},
+		{99999999, "al-100000000"},
+		{1<<64 - 2, "al-18446744073709551615"},
+	}
+	for _, tc := range tests {
+		p := &Pipeline{seq: tc.first}
+		if got := p.nextID("al"); got != tc.want {
+			t.Errorf("nextID after %d = %q, want %q", tc.first, got, tc.want)
+		}
+	}
+}

@@ -74,23 +74,28 @@ const auditDomain = "phantomsoc/audit/v1\x00"
 // Actor, Action, Subject, Detail and Prev, each preceded by its length as 8
 // big-endian bytes. Hash itself is not covered.
 func hashRecord(r *AuditRecord) string {
-	h := sha256.New()
-	var n [8]byte
-	h.Write([]byte(auditDomain))
-	binary.BigEndian.PutUint64(n[:], r.Seq)
-	h.Write(n[:])
-	field := func(b []byte) {
-		binary.BigEndian.PutUint64(n[:], uint64(len(b)))
-		h.Write(n[:])
-		h.Write(b)
-	}
-	field([]byte(r.Time.UTC().Format(time.RFC3339Nano)))
-	field([]byte(r.Actor))
-	field([]byte(r.Action))
-	field([]byte(r.Subject))
-	field(r.Detail)
-	field([]byte(r.Prev))
-	return hex.EncodeToString(h.Sum(nil))
+	// One contiguous input on the stack: a hash object, string copies and
+	// a hex string per record were most of the audit trail's allocations.
+	var buf [512]byte
+	b := append(buf[:0], auditDomain...)
+	b = binary.BigEndian.AppendUint64(b, r.Seq)
+	b = binary.BigEndian.AppendUint64(b, 0) // the time's length, set below
+	n := len(b)
+	b = r.Time.UTC().AppendFormat(b, time.RFC3339Nano)
+	binary.BigEndian.PutUint64(b[n-8:n], uint64(len(b)-n))
+	b = appendHashField(b, r.Actor)
+	b = appendHashField(b, r.Action)
+	b = appendHashField(b, r.Subject)
+	b = appendHashField(b, r.Detail)
+	b = appendHashField(b, r.Prev)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// appendHashField appends f preceded by its length as 8 big-endian bytes.
+func appendHashField[S ~string | ~[]byte](b []byte, f S) []byte {
+	b = binary.BigEndian.AppendUint64(b, uint64(len(f)))
+	return append(b, f...)
 }
 
 // canonicalDetail returns d in the form encoding/json stores a RawMessage
@@ -118,6 +123,7 @@ type auditWriter struct {
 	seq     uint64
 	prev    string
 	dirty   bool
+	js      jsonWriter
 }
 
 func newAuditWriter(tx *bolt.Tx) (*auditWriter, error) {
@@ -147,6 +153,20 @@ func (w *auditWriter) add(rec AuditRecord) (AuditRecord, error) {
 		return rec, fmt.Errorf("audit %s %s: %w", rec.Action, rec.Subject, err)
 	}
 	rec.Detail = d
+	return w.put(rec)
+}
+
+// addEngine stores the engine's record of subject. detail is JSON the
+// store wrote itself, already in canonical form, so it skips the
+// validation and re-encoding an analyst's detail needs; it is only read
+// during the call.
+func (w *auditWriter) addEngine(t time.Time, action, subject string, detail []byte) error {
+	_, err := w.put(AuditRecord{Time: t, Actor: ActorEngine, Action: action, Subject: subject, Detail: detail})
+	return err
+}
+
+// put completes rec, whose Detail is canonical, and stores it.
+func (w *auditWriter) put(rec AuditRecord) (AuditRecord, error) {
 	// The hash covers these strings as stored: JSON turns invalid UTF-8
 	// into U+FFFD, so do it first or the record could never verify.
 	rec.Actor = strings.ToValidUTF8(rec.Actor, "\uFFFD")
@@ -156,9 +176,14 @@ func (w *auditWriter) add(rec AuditRecord) (AuditRecord, error) {
 	rec.Seq = w.seq + 1
 	rec.Prev = w.prev
 	rec.Hash = hashRecord(&rec)
-	v, err := encode(&rec)
-	if err != nil {
-		return rec, fmt.Errorf("audit %s %s: %w", rec.Action, rec.Subject, err)
+	w.js.startValue()
+	w.js.auditRecord(&rec)
+	v, ok := w.js.value()
+	if !ok {
+		var err error
+		if v, err = encode(&rec); err != nil {
+			return rec, fmt.Errorf("audit %s %s: %w", rec.Action, rec.Subject, err)
+		}
 	}
 	if err := w.b.Put(u64(rec.Seq), v); err != nil {
 		return rec, fmt.Errorf("audit %s %s: %w", rec.Action, rec.Subject, err)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -125,20 +124,6 @@ func aggregateSources(evs []engine.Indicator) []sourceAgg {
 	return out
 }
 
-// alertDetail is what an alert's audit record says about it.
-type alertDetail struct {
-	Scenario   string    `json:"scenario"`
-	Key        string    `json:"key"`
-	Source     string    `json:"source,omitempty"`
-	Prefixes   []string  `json:"prefixes,omitempty"`
-	Severity   float64   `json:"severity"`
-	Risk       float64   `json:"risk"`
-	Confidence float64   `json:"confidence"`
-	Count      int       `json:"count"`
-	Propose    string    `json:"propose"`
-	First      time.Time `json:"first"`
-}
-
 // Commit writes c in one transaction: alerts, decisions, offenders,
 // checkpoints, rejects (capped), the per-source index, stats, the ID
 // sequence and an audit record per alert and decision. Either all of it
@@ -256,31 +241,30 @@ func putAlerts(tx *bolt.Tx, w *auditWriter, alerts []engine.Alert) error {
 	if err != nil {
 		return err
 	}
+	var js jsonWriter
 	for i := range alerts {
 		a := &alerts[i]
-		v, err := encode(storedAlert(a))
-		if err != nil {
-			return fmt.Errorf("alert %s: %w", a.ID, err)
+		js.startValue()
+		js.storedAlert(a)
+		v, ok := js.value()
+		if !ok {
+			if v, err = encode(storedAlert(a)); err != nil {
+				return fmt.Errorf("alert %s: %w", a.ID, err)
+			}
 		}
 		existed, err := putEntity(b, ids, a.ID, a.Time, v)
 		if err != nil {
 			return fmt.Errorf("alert %q: %w", a.ID, err)
 		}
-		d := alertDetail{
-			Scenario: a.Scenario, Key: a.Key, Severity: a.Severity, Risk: a.Risk,
-			Confidence: a.Confidence, Count: a.Count, Propose: a.Propose, First: a.First,
-		}
-		if a.Source.IsValid() {
-			d.Source = a.Source.String()
-		}
-		for _, p := range a.Prefixes {
-			d.Prefixes = append(d.Prefixes, engine.PrefixString(p))
-		}
+		// The detail's values are all in the alert just encoded, so
+		// encoding/json would take them too.
+		js.reset()
+		js.alertDetail(a)
 		action := ActionAlertRaised
 		if existed {
 			action = ActionAlertUpdated
 		}
-		if err := w.addDetail(a.Time, action, a.ID, &d); err != nil {
+		if err := w.addEngine(a.Time, action, a.ID, js.b); err != nil {
 			return err
 		}
 	}
@@ -303,22 +287,27 @@ func putDecisions(tx *bolt.Tx, w *auditWriter, ds []engine.Decision) error {
 	if err != nil {
 		return err
 	}
+	var js jsonWriter
 	for i := range ds {
 		d := &ds[i]
 		refused := d.State == engine.StateRefused
 		if !refused && !d.Target.IsValid() {
 			return fmt.Errorf("decision %q: invalid target", d.ID)
 		}
-		v, err := encode(d)
-		if err != nil {
-			return fmt.Errorf("decision %s: %w", d.ID, err)
+		js.startValue()
+		js.decision(d)
+		v, ok := js.value()
+		if !ok {
+			if v, err = encode(d); err != nil {
+				return fmt.Errorf("decision %s: %w", d.ID, err)
+			}
 		}
 		existed, err := putEntity(b, ids, d.ID, d.Time, v)
 		if err != nil {
 			return fmt.Errorf("decision %q: %w", d.ID, err)
 		}
 		if !refused {
-			if err := putOffender(offs, d); err != nil {
+			if err := putOffender(offs, &js, d); err != nil {
 				return fmt.Errorf("decision %s: offender %s: %w", d.ID, d.TargetString(), err)
 			}
 		}
@@ -329,8 +318,9 @@ func putDecisions(tx *bolt.Tx, w *auditWriter, ds []engine.Decision) error {
 		case existed:
 			action = ActionDecisionUpdated
 		}
-		// The whole decision is small: the audit record carries all of it.
-		if err := w.addDetail(d.Time, action, d.ID, d); err != nil {
+		// The whole decision is small: the audit record carries all of it,
+		// as stored.
+		if err := w.addEngine(d.Time, action, d.ID, v[1:]); err != nil {
 			return err
 		}
 	}
@@ -359,7 +349,7 @@ func storedAlert(a *engine.Alert) *engine.Alert {
 
 // putOffender records d as the target's latest offense unless the stored
 // one is newer (commits replayed out of order).
-func putOffender(b *bolt.Bucket, d *engine.Decision) error {
+func putOffender(b *bolt.Bucket, js *jsonWriter, d *engine.Decision) error {
 	k := offenderKey(d.Target)
 	if v := b.Get(k); v != nil {
 		var old engine.Offender
@@ -367,20 +357,12 @@ func putOffender(b *bolt.Bucket, d *engine.Decision) error {
 			return nil
 		}
 	}
-	v, err := encode(&engine.Offender{Target: d.Target.Masked(), Count: d.Offense, Last: d.Time, Expires: d.Expires})
-	if err != nil {
-		return err
-	}
+	// Its times were just encoded with the decision, so encoding/json would
+	// take them too.
+	js.startValue()
+	js.offender(&engine.Offender{Target: d.Target.Masked(), Count: d.Offense, Last: d.Time, Expires: d.Expires})
+	v, _ := js.value()
 	return b.Put(k, v)
-}
-
-func (w *auditWriter) addDetail(t time.Time, action, subject string, detail any) error {
-	d, err := json.Marshal(detail)
-	if err != nil {
-		return fmt.Errorf("audit %s %s: %w", action, subject, err)
-	}
-	_, err = w.add(AuditRecord{Time: t, Actor: ActorEngine, Action: action, Subject: subject, Detail: d})
-	return err
 }
 
 func (db *DB) putRejects(tx *bolt.Tx, rs []engine.Reject) error {

@@ -149,10 +149,14 @@ func openBolt(path string, o Options) (bdb *bolt.DB, err error) {
 		}
 	}()
 	bdb, err = bolt.Open(path, 0o600, &bolt.Options{
-		Timeout:      o.Timeout,
-		ReadOnly:     o.ReadOnly,
-		NoSync:       o.NoSync,
-		FreelistType: bolt.FreelistMapType,
+		Timeout:  o.Timeout,
+		ReadOnly: o.ReadOnly,
+		NoSync:   o.NoSync,
+		// A throwaway file needs no fsync when it grows either, nor a
+		// freelist written with every commit for a restart it never has.
+		NoGrowSync:     o.NoSync,
+		NoFreelistSync: o.NoSync,
+		FreelistType:   bolt.FreelistMapType,
 		OpenFile: func(name string, flag int, perm os.FileMode) (*os.File, error) {
 			f, err := os.OpenFile(name, flag, perm)
 			file = f
