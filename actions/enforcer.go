@@ -131,6 +131,52 @@ type gateway struct {
 	// state is each decision's enforcement state here, so only changes
 	// are recorded.
 	state map[string]string
+	// gen is the ruleset generation after phantomsoc's last read or write
+	// (genOK false: unknown), for backends that report one; quick counts
+	// the reconciles that trusted it since the last full read.
+	gen   uint32
+	genOK bool
+	quick int
+	// dirty is set while a decision waits (pending) here: the kernel
+	// lacks what the database wants, whatever the generation says.
+	dirty bool
+}
+
+// generationer is a backend that can tell cheaply whether anything changed
+// its ruleset since a generation it reported.
+type generationer interface {
+	Generation(ctx context.Context) (uint32, error)
+}
+
+// fullEvery bounds how many reconciles in a row may trust an unchanged
+// generation: a change slipped between a write and the generation read
+// after it is still found within this many intervals.
+const fullEvery = 10
+
+// noteGen records g's generation after phantomsoc's own successful write or
+// read; any failure makes it unknown.
+func (g *gateway) noteGen(ctx context.Context, ok bool) {
+	gb, has := g.Backend.(generationer)
+	if !has || !ok {
+		g.genOK = false
+		return
+	}
+	gen, err := gb.Generation(ctx)
+	g.gen, g.genOK = gen, err == nil
+}
+
+// unchanged reports whether g's ruleset is provably as phantomsoc left it.
+func (g *gateway) unchanged(ctx context.Context) bool {
+	gb, has := g.Backend.(generationer)
+	if !has || !g.genOK || g.dirty || g.quick >= fullEvery {
+		return false
+	}
+	gen, err := gb.Generation(ctx)
+	if err != nil || gen != g.gen {
+		return false
+	}
+	g.quick++
+	return true
 }
 
 // New checks the options and returns an Enforcer; Run starts it.
@@ -417,19 +463,22 @@ func (e *Enforcer) plan(ctx context.Context, changed []*engine.Decision, actor s
 		}
 		if err := st.g.Backend.Apply(ctx, st.do); err != nil {
 			failed = fmt.Errorf("gateway %s: %w", st.g.Name, err)
-			st.g.down, st.g.lastErr = true, err
+			st.g.down, st.g.lastErr, st.g.genOK = true, err, false
 			break
 		}
 		st.g.down, st.g.lastErr = false, nil
+		st.g.noteGen(ctx, true)
 		done++
 	}
 	if failed != nil {
 		for _, st := range steps[:done] {
-			if err := st.g.Backend.Apply(ctx, st.undo); err != nil {
+			err := st.g.Backend.Apply(ctx, st.undo)
+			if err != nil {
 				// The reconcile loop repairs what the rollback could not.
 				e.log.Error("roll back plan", "gateway", st.g.Name, "err", err)
 				st.g.down, st.g.lastErr, st.g.known = true, err, false
 			}
+			st.g.noteGen(ctx, err == nil)
 		}
 	} else if !e.opts.DryRun {
 		for _, st := range steps {
@@ -515,6 +564,9 @@ func (e *Enforcer) find(id string, set []*engine.Decision) *engine.Decision {
 
 func (e *Enforcer) enf(g *gateway, id, state string, now time.Time, err error) engine.Enforcement {
 	g.state[id] = state
+	if state == engine.EnforcePending {
+		g.dirty = true
+	}
 	en := engine.Enforcement{DecisionID: id, Gateway: g.Name, State: state, Updated: now}
 	if err != nil {
 		en.Error = err.Error()

@@ -1,7 +1,9 @@
 package actions
 
 import (
+	"cmp"
 	"net/netip"
+	"slices"
 	"time"
 )
 
@@ -55,16 +57,34 @@ type item struct {
 	expires time.Time
 }
 
-// flatten turns one group's items into disjoint prefixes.
+// flatten turns one group's items into disjoint prefixes. Sorted by start
+// address, widest first, the items fall into clusters that nest inside
+// their first item; most clusters are a single prefix (possibly wished for
+// by several decisions) and are emitted as is, the rest are solved.
 func flatten(g group, items []item, out map[elemKey]*want) {
-	if len(items) == 0 {
-		return
+	slices.SortFunc(items, func(a, b item) int {
+		return cmp.Or(a.p.Addr().Compare(b.p.Addr()), cmp.Compare(a.p.Bits(), b.p.Bits()))
+	})
+	for i := 0; i < len(items); {
+		root := items[i].p
+		j, nested := i+1, false
+		for j < len(items) && root.Contains(items[j].p.Addr()) {
+			nested = nested || items[j].p != root
+			j++
+		}
+		if nested {
+			solve(g, root, time.Time{}, false, items[i:j], out)
+		} else {
+			exp := items[i].expires
+			for _, it := range items[i+1 : j] {
+				if later(it.expires, exp) {
+					exp = it.expires
+				}
+			}
+			out[elemKey{group: g, prefix: root}] = &want{el: Element{Set: g.set, Proto: g.proto, Port: g.port, Iface: g.iface, Prefix: root}, expires: exp}
+		}
+		i = j
 	}
-	root := netip.PrefixFrom(netip.IPv4Unspecified(), 0)
-	if items[0].p.Addr().Is6() {
-		root = netip.PrefixFrom(netip.IPv6Unspecified(), 0)
-	}
-	solve(g, root, time.Time{}, false, items, out)
 }
 
 // solve emits the disjoint cover of p given the expiry inherited from a

@@ -58,6 +58,12 @@ func (e *Enforcer) expire(ch *engine.Change, now time.Time) {
 }
 
 func (e *Enforcer) reconcile(ctx context.Context, g *gateway, ch *engine.Change, now time.Time) {
+	if !g.down && g.known && g.unchanged(ctx) {
+		// Nobody changed the ruleset since phantomsoc last wrote or read
+		// it; expiries are the kernel's own business.
+		return
+	}
+	g.quick = 0
 	want := e.desired(g.Name, nil)
 	st, err := g.Backend.List(ctx)
 	if err == nil && (!st.Present || !st.Intact) {
@@ -115,7 +121,7 @@ func (e *Enforcer) reconcile(ctx context.Context, g *gateway, ch *engine.Change,
 		if !g.down {
 			e.log.Error("gateway unreachable; its actions stay pending", "gateway", g.Name, "err", err)
 		}
-		g.down, g.lastErr, g.known = true, err, false
+		g.down, g.lastErr, g.known, g.genOK = true, err, false, false
 		for id, d := range e.live {
 			if d.State == engine.StateActive && targets(d, g.Name) && g.state[id] != engine.EnforcePending {
 				ch.Enforcements = append(ch.Enforcements, e.enf(g, id, engine.EnforcePending, now, err))
@@ -127,7 +133,8 @@ func (e *Enforcer) reconcile(ctx context.Context, g *gateway, ch *engine.Change,
 		e.log.Info("gateway back", "gateway", g.Name)
 	}
 	g.down, g.lastErr = false, nil
-	g.applied, g.known = want, true
+	g.applied, g.known, g.dirty = want, true, false
+	g.noteGen(ctx, true)
 	for id, d := range e.live {
 		if d.State == engine.StateActive && targets(d, g.Name) && g.state[id] != engine.EnforceApplied {
 			ch.Enforcements = append(ch.Enforcements, e.enf(g, id, engine.EnforceApplied, now, nil))
