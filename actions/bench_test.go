@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/phantomsoc/phantomsoc/actions"
-	"github.com/phantomsoc/phantomsoc/internal/nstest"
 	"github.com/phantomsoc/phantomsoc/actions/netlink"
 	"github.com/phantomsoc/phantomsoc/engine"
+	"github.com/phantomsoc/phantomsoc/internal/nstest"
 	"github.com/phantomsoc/phantomsoc/store"
 )
 

@@ -265,4 +265,3 @@ func addGateway(w io.Writer, path string, gc actions.GatewayConfig) error {
 	fmt.Fprintln(w)
 	return nil
 }
-
