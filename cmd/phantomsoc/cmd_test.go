@@ -271,7 +271,7 @@ func TestDemoRuns(t *testing.T) {
 
 func TestExampleConfigIsValid(t *testing.T) {
 	out := mustRun(t, "", "config", "check", "testdata/config/example.yaml")
-	if !strings.Contains(out, "OK (3 sources, 2 assets)") {
+	if !strings.Contains(out, "OK (3 sources, 2 assets, 2 gateways)") {
 		t.Errorf("config check = %q", out)
 	}
 	shown := mustRun(t, "", "--config", "testdata/config/example.yaml", "config", "show")

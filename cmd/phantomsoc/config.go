@@ -221,7 +221,7 @@ func flatten(err error) []error {
 	return []error{err}
 }
 
-var fieldPathRE = regexp.MustCompile(`^([a-z_]+(?:\[\d+\])?(?:\.[a-z_]+(?:\[\d+\])?)*): `)
+var fieldPathRE = regexp.MustCompile(`^([a-z_][a-z0-9_]*(?:\[\d+\])?(?:\.[a-z_][a-z0-9_]*(?:\[\d+\])?)*): `)
 
 // positionErrors turns "field.path: msg" errors into
 // "file:line:col: field.path: msg" by finding the field in the YAML.

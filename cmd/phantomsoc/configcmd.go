@@ -30,7 +30,7 @@ func newConfigCmd(g *globals) *cobra.Command {
 			if path == "" {
 				path = "embedded defaults"
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: OK (%d sources, %d assets)\n", path, len(cfg.Sources), len(cfg.Enrich.Assets))
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: OK (%d sources, %d assets, %d gateways)\n", path, len(cfg.Sources), len(cfg.Enrich.Assets), len(cfg.Enforcement.Gateways))
 			return nil
 		},
 	}

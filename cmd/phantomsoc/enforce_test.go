@@ -123,3 +123,49 @@ enforcement:
 		}
 	}
 }
+
+func TestGatewaysAddValidatesBeforeWriting(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "phantomsoc.yaml")
+	if err := os.WriteFile(p, []byte("policy:\n  allowlist: [192.0.2.0/28]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, "", "--config", p, "gateways", "add", "edge1", "--address", "203.0.113.1:22", "--known-hosts", "/etc/phantomsoc/known_hosts", "--management", "203.0.113.1")
+	if out := mustRun(t, "", "config", "check", p); !strings.Contains(out, "1 gateways") {
+		t.Fatalf("config check after add = %q", out)
+	}
+	before, _ := os.ReadFile(p)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"edge1", "--address", "203.0.113.2:22", "--known-hosts", "/k"}, "already exists"},
+		{[]string{"edge2", "--type", "bogus"}, `gateways[1].type: "bogus"`},
+		{[]string{"edge2", "--address", "203.0.113.2:22"}, "known_hosts"},
+		{[]string{"Edge;rm", "--address", "203.0.113.2:22", "--known-hosts", "/k"}, "name"},
+	} {
+		_, err := run(t, "", append([]string{"--config", p, "gateways", "add"}, c.args...)...)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("gateways add %v = %v, want an error mentioning %q", c.args, err, c.want)
+		}
+	}
+	if after, _ := os.ReadFile(p); string(after) != string(before) {
+		t.Errorf("a refused add changed the file:\n%s", after)
+	}
+	if shown := mustRun(t, "", "--config", p, "config", "show"); !strings.Contains(shown, "192.0.2.0/28") || !strings.Contains(shown, "edge1") {
+		t.Errorf("the file lost settings:\n%s", shown)
+	}
+}
+
+func TestConfigErrorsNameEnforcementFields(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "bad.yaml")
+	bad := "enforcement:\n  min_prefix_v4: 40\n  quarantine_allow: [\"198.51.100.53\"]\n  gateways:\n    - name: edge1\n      type: sshh\n"
+	if err := os.WriteFile(p, []byte(bad), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := run(t, "", "config", "check", p)
+	for _, want := range []string{"bad.yaml:2:", "enforcement.min_prefix_v4", "enforcement.quarantine_allow", "bad.yaml:6:", `enforcement.gateways[0].type: "sshh"`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("config check = %v, want it to mention %q", err, want)
+		}
+	}
+}
