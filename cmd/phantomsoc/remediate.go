@@ -112,6 +112,11 @@ func withEnforcer(ctx context.Context, g *globals, dryRun bool, stdout io.Writer
 	} else if !errors.Is(err, control.ErrNotRunning) {
 		return err
 	}
+	if !g.logLevelSet {
+		// A one-shot command's output is its result; lifecycle logs
+		// (store opened, gateway up) would bury it.
+		g.logLevel = "warn"
+	}
 	logger, err := g.logger(os.Stderr)
 	if err != nil {
 		return err
