@@ -110,6 +110,23 @@ func (e *enforcement) run(ctx context.Context) error {
 		wg.Go(func() { errs[i] = g.Run(ctx) })
 	}
 	wg.Go(func() { errs[len(e.ssh)] = e.enf.Run(ctx) })
+	for _, g := range e.ssh {
+		// A gateway coming back gets its pending actions at once, not at
+		// the next reconcile interval.
+		wg.Go(func() {
+			for {
+				ch := g.Changed()
+				select {
+				case <-ctx.Done():
+					return
+				case <-ch:
+					if g.Up() {
+						e.enf.Reconcile(ctx)
+					}
+				}
+			}
+		})
+	}
 	wg.Wait()
 	return errors.Join(errs...)
 }
