@@ -117,7 +117,10 @@ type Enforcer struct {
 	mu   sync.Mutex
 	live map[string]*engine.Decision // by decision ID
 	// els caches each live decision's elements.
-	els    map[string][]Element
+	els map[string][]Element
+	// loaded is set once Load has read the journal: before that the live
+	// view is empty, and a reconcile would take every element for a stray.
+	loaded bool
 	recent []time.Time // automatic applies in the last minute
 
 	qmu   sync.Mutex
@@ -268,7 +271,7 @@ func (e *Enforcer) Load(ctx context.Context) error {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.live, e.els = map[string]*engine.Decision{}, map[string][]Element{}
+	e.live, e.els, e.loaded = map[string]*engine.Decision{}, map[string][]Element{}, true
 	for i := range ds {
 		if e.enforceable(&ds[i]) {
 			e.put(&ds[i])

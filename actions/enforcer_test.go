@@ -563,3 +563,27 @@ func TestLargeTableIsRewrittenKeepingCounters(t *testing.T) {
 		t.Error("no audit record of the rewrite")
 	}
 }
+
+// TestReconcileBeforeLoadTouchesNothing: a new process's enforcer knows no
+// live decision until Load; reconciling then would take every element for
+// a stray and lift every ban.
+func TestReconcileBeforeLoadTouchesNothing(t *testing.T) {
+	r := newRig(t, actions.Options{})
+	ctx := t.Context()
+	if _, err := r.enf.Submit(ctx, actions.Request{Actor: "test", Type: engine.ActionBlock, Target: nstest.Attacker2, TTL: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := netlink.New(layout(), nstest.Path(r.tp.Gateway))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	fresh, err := actions.New(actions.Options{}, []actions.Gateway{{Name: "gw1", Backend: b}}, r.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh.Reconcile(ctx)
+	if r.reachable(t, nstest.Attacker2) {
+		t.Fatal("a reconcile before Load lifted an active block")
+	}
+}

@@ -20,6 +20,9 @@ const refreshSlack = 2 * time.Second
 func (e *Enforcer) Reconcile(ctx context.Context) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if !e.loaded {
+		return
+	}
 	now := e.opts.Now()
 	var ch engine.Change
 	e.expire(&ch, now)
