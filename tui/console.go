@@ -1,0 +1,110 @@
+// Package tui is phantomsoc's console: a bubbletea v2 program that shows the
+// engine live and acts on it with single keys. It talks to the engine only
+// through Console, so the same program hosts the engine in-process or
+// attaches to a daemon over the control socket.
+package tui
+
+import (
+	"context"
+	"time"
+
+	"github.com/phantomsoc/phantomsoc/engine"
+)
+
+// Console is everything the TUI reads and does. Implementations live where
+// the concrete parts are wired (cmd/phantomsoc): one over the in-process
+// store and enforcer, one over the control socket. Every method may block
+// on I/O, so the TUI calls them only from tea.Cmds, never from Update.
+type Console interface {
+	// Snapshot is the current state, cheap enough to ask for a few times a
+	// second: the console polls it, so a slow terminal skips snapshots and
+	// the engine never waits for the screen.
+	Snapshot(ctx context.Context) (Snapshot, error)
+	// Approve applies a pending decision.
+	Approve(ctx context.Context, id string) error
+	// Reject refuses a pending decision, with the analyst's reason.
+	Reject(ctx context.Context, id, reason string) error
+	// Rollback removes an active decision from every gateway now.
+	Rollback(ctx context.Context, id string) error
+}
+
+// Snapshot is one consistent-enough view of the engine for the screen.
+type Snapshot struct {
+	// Taken is when the snapshot was made (the console's "now").
+	Taken time.Time
+	// Mode is "in-process" or "attached"; Source names the database or
+	// socket.
+	Mode   string
+	Source string
+	DryRun bool
+	// Actor is who the console acts as in the audit trail.
+	Actor string
+	Stats engine.Stats
+	// Rates are events per second per input over the last minutes, oldest
+	// first, for sparklines.
+	Rates []Rate
+	// Alerts are the most recent alerts, newest first.
+	Alerts []engine.Alert
+	// Pending are decisions waiting for an analyst, oldest first.
+	Pending []Pending
+	// Active are decisions in force, soonest to expire first.
+	Active []Active
+	Gateways []Gateway
+	// Audit is the tail of the audit trail, newest first; AuditOK is the
+	// chain's verification result.
+	Audit   []AuditLine
+	AuditOK bool
+	// TopSources are the most active attacking sources.
+	TopSources []SourceCount
+}
+
+// Rate is one input's event rate history.
+type Rate struct {
+	Source string
+	// PerSecond holds one value per interval, oldest first.
+	PerSecond []float64
+}
+
+// Pending is a decision waiting for approval, with exactly what approving
+// it would change.
+type Pending struct {
+	Decision engine.Decision
+	// Script is the nft batch per gateway approving would apply.
+	Script string
+	// Wide marks a high-blast-radius action (isolate, quarantine, a range
+	// wider than /24, more than one gateway) that needs a typed
+	// confirmation.
+	Wide bool
+}
+
+// Active is a decision in force and where it is enforced.
+type Active struct {
+	Decision     engine.Decision
+	Enforcements []engine.Enforcement
+}
+
+// Gateway is one gateway's health.
+type Gateway struct {
+	Name     string
+	Up       bool
+	Intact   bool
+	Elements int
+	// Drops are packets dropped by phantomsoc's rules.
+	Drops uint64
+	Error string
+}
+
+// AuditLine is one audit record, short.
+type AuditLine struct {
+	Seq     uint64
+	Time    time.Time
+	Actor   string
+	Action  string
+	Subject string
+}
+
+// SourceCount is an attacking source and how many indicators it sent.
+type SourceCount struct {
+	Source string
+	Count  int
+}
