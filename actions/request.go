@@ -351,3 +351,75 @@ func SessionFromEnv(sshConnection string) (netip.Addr, bool) {
 	}
 	return a.Unmap(), true
 }
+
+// AuditRejected records an analyst refusing a pending decision.
+const AuditRejected = "decision.rejected"
+
+// Reject refuses a pending decision with the analyst's reason; it is kept,
+// refused, and never applied.
+func (e *Enforcer) Reject(ctx context.Context, id, reason, actor string) (Result, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	d, ok := e.live[id]
+	if !ok || d.State != engine.StatePending {
+		return Result{}, fmt.Errorf("decision %s: not pending", id)
+	}
+	reason = strings.TrimSpace(reason)
+	if reason == "" {
+		return Result{}, errors.New("a rejection needs a reason")
+	}
+	now := e.opts.Now()
+	prev := *d
+	d.State = engine.StateRefused
+	d.Reason = strings.TrimSpace(d.Reason + "; rejected by " + actor + ": " + reason)
+	ch := engine.Change{Decisions: []engine.Decision{*d}, Notes: []engine.AuditNote{{Time: now, Actor: actor, Action: AuditRejected, Subject: id,
+		Detail: map[string]any{"target": d.TargetString(), "action": d.Action, "reason": reason}}}}
+	if err := e.journal.Record(ctx, &ch); err != nil {
+		*d = prev
+		return Result{}, err
+	}
+	e.drop(id)
+	return Result{Decision: *d}, nil
+}
+
+// Preview renders the batch per gateway that approving pending decision id
+// would apply, without applying or recording anything.
+func (e *Enforcer) Preview(ctx context.Context, id string) (string, error) {
+	e.mu.Lock()
+	d, ok := e.live[id]
+	if !ok {
+		e.mu.Unlock()
+		return "", fmt.Errorf("decision %s: not live", id)
+	}
+	c := *d
+	e.mu.Unlock()
+	c.State = engine.StateActive
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	r, err := e.dryRun(ctx, &c)
+	return r.Script, err
+}
+
+// Health is a gateway's state as the Enforcer last saw it: no kernel read,
+// cheap enough for a console to ask every second.
+type Health struct {
+	Name     string `json:"name"`
+	Up       bool   `json:"up"`
+	Elements int    `json:"elements"`
+	Error    string `json:"error,omitempty"`
+}
+
+// Health reports every gateway from memory.
+func (e *Enforcer) Health() []Health {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]Health, 0, len(e.gws))
+	for _, g := range e.gws {
+		h := Health{Name: g.Name, Up: !g.down, Elements: len(g.applied)}
+		if g.lastErr != nil {
+			h.Error = g.lastErr.Error()
+		}
+		out = append(out, h)
+	}
+	return out
+}

@@ -341,3 +341,24 @@ func verifyChain(c *bolt.Cursor, head []byte) VerifyReport {
 	rep.OK = rep.FirstBroken == 0
 	return rep
 }
+
+// AuditTail returns the last n records, newest first.
+func (db *DB) AuditTail(n int) ([]AuditRecord, error) {
+	var out []AuditRecord
+	err := db.view("audit tail", func(tx *bolt.Tx) error {
+		b, err := bucket(tx, bucketAudit)
+		if err != nil {
+			return err
+		}
+		c := b.Cursor()
+		for k, v := c.Last(); k != nil && len(out) < n; k, v = c.Prev() {
+			r, err := decodeAudit(v)
+			if err != nil {
+				return fmt.Errorf("record %x: %w", k, err)
+			}
+			out = append(out, r)
+		}
+		return nil
+	})
+	return out, err
+}

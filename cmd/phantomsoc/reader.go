@@ -25,6 +25,8 @@ type reader interface {
 	Stats() (engine.Stats, error)
 	Rejects(limit int) ([]engine.Reject, error)
 	Enforcements(ids []string) (map[string][]engine.Enforcement, error)
+	AuditTail(n int) ([]store.AuditRecord, error)
+	Sources(limit int) ([]store.SourceSummary, error)
 }
 
 var _ reader = (*store.DB)(nil)
@@ -108,6 +110,20 @@ func serveReader(srv *control.Server, db *store.DB) {
 		return db.Rejects(limit)
 	})
 	handle("stats", func([]byte) (any, error) { return db.Stats() })
+	handle("audit-tail", func(args []byte) (any, error) {
+		var n int
+		if err := json.Unmarshal(args, &n); err != nil {
+			return nil, err
+		}
+		return db.AuditTail(n)
+	})
+	handle("sources", func(args []byte) (any, error) {
+		var n int
+		if err := json.Unmarshal(args, &n); err != nil {
+			return nil, err
+		}
+		return db.Sources(n)
+	})
 	handle("enforcements", func(args []byte) (any, error) {
 		var ids []string
 		if err := json.Unmarshal(args, &ids); err != nil {
@@ -148,6 +164,12 @@ func (r remote) VerifyAudit() (out store.VerifyReport, err error) {
 }
 func (r remote) Rejects(limit int) (out []engine.Reject, err error) {
 	return out, r.call("rejects", limit, &out)
+}
+func (r remote) AuditTail(n int) (out []store.AuditRecord, err error) {
+	return out, r.call("audit-tail", n, &out)
+}
+func (r remote) Sources(n int) (out []store.SourceSummary, err error) {
+	return out, r.call("sources", n, &out)
 }
 func (r remote) Enforcements(ids []string) (out map[string][]engine.Enforcement, err error) {
 	return out, r.call("enforcements", ids, &out)

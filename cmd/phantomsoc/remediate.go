@@ -28,13 +28,17 @@ type enforcer interface {
 	Unblock(ctx context.Context, target, actor string) ([]actions.Result, error)
 	Approve(ctx context.Context, id, actor string) (actions.Result, error)
 	Status(ctx context.Context, name string) ([]actions.GatewayStatus, error)
+	Reject(ctx context.Context, id, reason, actor string) (actions.Result, error)
+	Preview(ctx context.Context, id string) (string, error)
+	Health() []actions.Health
 }
 
 var _ enforcer = (*actions.Enforcer)(nil)
 
 type idCall struct {
-	ID    string `json:"id"`
-	Actor string `json:"actor"`
+	ID     string `json:"id"`
+	Actor  string `json:"actor"`
+	Reason string `json:"reason,omitempty"`
 }
 
 // serveEnforcer exposes enf on the control socket.
@@ -68,6 +72,21 @@ func serveEnforcer(srv *control.Server, enf *actions.Enforcer) {
 		}
 		return enf.Approve(ctx, c.ID, c.Actor)
 	})
+	srv.Handle("reject", func(args []byte) (any, error) {
+		var c idCall
+		if err := json.Unmarshal(args, &c); err != nil {
+			return nil, err
+		}
+		return enf.Reject(ctx, c.ID, c.Reason, c.Actor)
+	})
+	srv.Handle("preview", func(args []byte) (any, error) {
+		var id string
+		if err := json.Unmarshal(args, &id); err != nil {
+			return nil, err
+		}
+		return enf.Preview(ctx, id)
+	})
+	srv.Handle("health", func([]byte) (any, error) { return enf.Health(), nil })
 	srv.Handle("gateways", func(args []byte) (any, error) {
 		var name string
 		if err := json.Unmarshal(args, &name); err != nil {
@@ -93,6 +112,20 @@ func (r remoteEnforcer) Unblock(ctx context.Context, target, actor string) (out 
 }
 func (r remoteEnforcer) Approve(ctx context.Context, id, actor string) (out actions.Result, err error) {
 	return out, r.c.Call(ctx, "approve", idCall{ID: id, Actor: actor}, &out)
+}
+func (r remoteEnforcer) Reject(ctx context.Context, id, reason, actor string) (out actions.Result, err error) {
+	return out, r.c.Call(ctx, "reject", idCall{ID: id, Actor: actor, Reason: reason}, &out)
+}
+func (r remoteEnforcer) Preview(ctx context.Context, id string) (out string, err error) {
+	return out, r.c.Call(ctx, "preview", id, &out)
+}
+
+// Health asks the owner; an unreachable owner reports no gateways (the
+// console shows the connection error itself).
+func (r remoteEnforcer) Health() []actions.Health {
+	var out []actions.Health
+	_ = r.c.Call(context.Background(), "health", nil, &out)
+	return out
 }
 func (r remoteEnforcer) Status(ctx context.Context, name string) (out []actions.GatewayStatus, err error) {
 	return out, r.c.Call(ctx, "gateways", name, &out)

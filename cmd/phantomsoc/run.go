@@ -33,6 +33,10 @@ var demoFeed embed.FS
 type runOptions struct {
 	demo   bool
 	dryRun bool
+	// ui, when set, owns the terminal while the engine runs: the engine's
+	// output goes nowhere but the database (and the log to a file), and
+	// the run ends when ui returns.
+	ui func(ctx context.Context, src *consoleSource) error
 }
 
 func newRunOptions() *runOptions { return &runOptions{} }
@@ -69,6 +73,12 @@ func runEngine(ctx context.Context, stdout, stderr io.Writer, g *globals, run *r
 		// The demo's output is its decisions; lifecycle logs would bury them.
 		g.logLevel = "warn"
 	}
+	var logFile *os.File
+	if run.ui != nil {
+		// The console owns the terminal: logs go to a file beside the
+		// database (opened below, once the database path is known).
+		stderr = io.Discard
+	}
 	logger, err := g.logger(stderr)
 	if err != nil {
 		return err
@@ -92,6 +102,15 @@ func runEngine(ctx context.Context, stdout, stderr io.Writer, g *globals, run *r
 		// output is the same every time too.
 		if err := os.Remove(dbPath); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("demo database: %w", err)
+		}
+	}
+	if run.ui != nil {
+		if logFile, err = os.OpenFile(dbPath+".console.log", os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600); err != nil {
+			return fmt.Errorf("console log: %w", err)
+		}
+		defer logFile.Close()
+		if logger, err = g.logger(logFile); err != nil {
+			return err
 		}
 	}
 	db, err := openStore(dbPath, store.Options{Logger: logger})
@@ -124,23 +143,23 @@ func runEngine(ctx context.Context, stdout, stderr io.Writer, g *globals, run *r
 	}
 
 	var sink engine.Sink
-	if mode == "daemon" {
+	switch {
+	case run.ui != nil:
+	case mode == "daemon":
 		sink = &logSink{log: logger.With("component", "decisions"), dryRun: cfg.DryRun}
-	} else {
+	default:
 		sink = &printer{w: stdout, json: g.output == outputJSON, dryRun: cfg.DryRun}
 	}
-	var enf *enforcement
-	if !run.demo {
-		// Dry-run batches go to the log, not stdout: stdout carries the
-		// decisions (and their JSON) only.
-		if enf, err = buildEnforcement(&cfg, db, cfg.DryRun, &logWriter{log: logger.With("component", "enforce")}, logger); err != nil {
-			return err
-		}
-		defer enf.Close()
+	// Dry-run batches go to the log, not stdout: stdout carries the
+	// decisions (and their JSON) only.
+	enf, err := buildEnforcement(&cfg, db, cfg.DryRun, &logWriter{log: logger.With("component", "enforce")}, logger)
+	if err != nil {
+		return err
 	}
-	sinks := []engine.Sink{sink}
-	if enf != nil {
-		sinks = append(sinks, enf.enf)
+	defer enf.Close()
+	sinks := []engine.Sink{enf.enf}
+	if sink != nil {
+		sinks = append([]engine.Sink{sink}, sinks...)
 	}
 	e, err := engine.New(engine.Options{Sources: sources, Pipeline: st.pipeline, Store: db, Sinks: sinks, Logger: logger})
 	if err != nil {
@@ -154,9 +173,7 @@ func runEngine(ctx context.Context, stdout, stderr io.Writer, g *globals, run *r
 		return err
 	}
 	serveReader(srv, db)
-	if enf != nil {
-		serveEnforcer(srv, enf.enf)
-	}
+	serveEnforcer(srv, enf.enf)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -176,18 +193,29 @@ func runEngine(ctx context.Context, stdout, stderr io.Writer, g *globals, run *r
 		wg.Go(func() { pruneEvery(ctx, db, &cfg, time.Hour, logger) })
 	}
 	enfCtx, stopEnf := context.WithCancel(context.WithoutCancel(ctx))
-	if enf != nil {
-		// Enforcement outlives the engine by the last commit: it stops
-		// after e.Run has returned and every sink was called.
-		wg.Go(func() {
-			if err := enf.run(enfCtx); err != nil && !errors.Is(err, context.Canceled) {
-				logger.Error("enforcement stopped", "err", err)
-			}
-		})
-	}
+	// Enforcement outlives the engine by the last commit: it stops after
+	// e.Run has returned and every sink was called.
+	wg.Go(func() {
+		if err := enf.run(enfCtx); err != nil && !errors.Is(err, context.Canceled) {
+			logger.Error("enforcement stopped", "err", err)
+		}
+	})
 	defer stopEnf()
 	logger.Info("engine started", "mode", mode, "db", dbPath, "sources", strings.Join(names, ","), "dry_run", cfg.DryRun)
-	runErr := e.Run(ctx)
+	var runErr error
+	if run.ui != nil {
+		// The engine runs until the console quits, even after a finite
+		// feed (the demo) has ended: the analyst is still looking at it.
+		src := &consoleSource{mode: "in-process", source: dbPath, dryRun: cfg.DryRun, actor: consoleActor(),
+			db: db, enf: enf.enf, stats: func(context.Context) (engine.Stats, error) { return e.Stats(), nil }, now: time.Now}
+		engDone := make(chan error, 1)
+		go func() { engDone <- e.Run(ctx) }()
+		runErr = run.ui(ctx, src)
+		cancel()
+		runErr = errors.Join(runErr, <-engDone)
+	} else {
+		runErr = e.Run(ctx)
+	}
 	cancel()
 	stopEnf()
 	wg.Wait()

@@ -1,0 +1,219 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/phantomsoc/phantomsoc/engine"
+	"github.com/phantomsoc/phantomsoc/store"
+	"github.com/phantomsoc/phantomsoc/tui"
+)
+
+// consoleSource is the console's view of a running engine: the store and
+// the Enforcer of this process, or of the daemon through its control
+// socket. Both modes read through the same two interfaces, so the console
+// behaves the same attached or in-process.
+type consoleSource struct {
+	mode, source string
+	dryRun       bool
+	actor        string
+	db           reader
+	enf          enforcer
+	stats        func(ctx context.Context) (engine.Stats, error)
+	now          func() time.Time
+
+	mu sync.Mutex
+	// rate keeps the lines/s history the overview draws.
+	lastLines uint64
+	lastAt    time.Time
+	rates     []float64
+	// verified caches the audit chain check, which reads every record.
+	verified   bool
+	verifiedAt time.Time
+	previews   map[string]string
+}
+
+var _ tui.Console = (*consoleSource)(nil)
+
+// Limits of one snapshot: what an 80×24 to 132×40 screen can show, with
+// room to scroll.
+const (
+	snapAlerts    = 200
+	snapDecisions = 500
+	snapAudit     = 100
+	snapSources   = 10
+	rateHistory   = 60
+	verifyEvery   = 30 * time.Second
+)
+
+// Snapshot reads the current state.
+func (c *consoleSource) Snapshot(ctx context.Context) (tui.Snapshot, error) {
+	now := c.now()
+	s := tui.Snapshot{Taken: now, Mode: c.mode, Source: c.source, DryRun: c.dryRun, Actor: c.actor}
+	var err error
+	if s.Stats, err = c.stats(ctx); err != nil {
+		return s, err
+	}
+	if s.Alerts, err = c.db.Alerts(store.AlertQuery{Limit: snapAlerts}); err != nil {
+		return s, err
+	}
+	decs, err := c.db.Decisions(store.DecisionQuery{Limit: snapDecisions, Now: now})
+	if err != nil {
+		return s, err
+	}
+	var ids []string
+	for i := range decs {
+		decs[i].State = decs[i].StateAt(now)
+		if decs[i].State == engine.StateActive || decs[i].State == engine.StatePending {
+			ids = append(ids, decs[i].ID)
+		}
+	}
+	enf := map[string][]engine.Enforcement{}
+	if len(ids) > 0 {
+		if enf, err = c.db.Enforcements(ids); err != nil {
+			return s, err
+		}
+	}
+	for _, d := range decs {
+		switch d.State {
+		case engine.StatePending:
+			s.Pending = append(s.Pending, tui.Pending{Decision: d, Script: c.preview(ctx, d.ID), Wide: wide(&d)})
+		case engine.StateActive:
+			s.Active = append(s.Active, tui.Active{Decision: d, Enforcements: enf[d.ID]})
+		}
+	}
+	slices.SortFunc(s.Pending, func(a, b tui.Pending) int { return a.Decision.Time.Compare(b.Decision.Time) })
+	slices.SortFunc(s.Active, func(a, b tui.Active) int {
+		// Permanent decisions (zero expiry) last.
+		ae, be := a.Decision.Expires, b.Decision.Expires
+		return cmp.Or(cmp.Compare(boolInt(ae.IsZero()), boolInt(be.IsZero())), ae.Compare(be))
+	})
+	for _, h := range c.enf.Health() {
+		s.Gateways = append(s.Gateways, tui.Gateway{Name: h.Name, Up: h.Up, Intact: h.Up, Elements: h.Elements, Error: h.Error})
+	}
+	recs, err := c.db.AuditTail(snapAudit)
+	if err != nil {
+		return s, err
+	}
+	for _, r := range recs {
+		s.Audit = append(s.Audit, tui.AuditLine{Seq: r.Seq, Time: r.Time, Actor: r.Actor, Action: r.Action, Subject: r.Subject})
+	}
+	srcs, err := c.db.Sources(snapSources)
+	if err != nil {
+		return s, err
+	}
+	for _, src := range srcs {
+		name := src.Host
+		if src.Source.IsValid() {
+			name = src.Source.String()
+		}
+		s.TopSources = append(s.TopSources, tui.SourceCount{Source: name, Count: int(src.Count)})
+	}
+	s.AuditOK, err = c.auditOK(now)
+	if err != nil {
+		return s, err
+	}
+	s.Rates = []tui.Rate{{Source: "all inputs", PerSecond: c.rate(now, s.Stats.Lines)}}
+	return s, nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// wide marks what needs a typed confirmation: isolating or quarantining a
+// host, a range wider than /24 (/64 for IPv6), or more than one gateway.
+func wide(d *engine.Decision) bool {
+	if d.Action == engine.ActionIsolate || d.Action == engine.ActionQuarantine || len(d.Gateways) > 1 {
+		return true
+	}
+	t := d.Target
+	if !t.IsValid() {
+		return true // a firewall rule for everyone
+	}
+	limit := 24
+	if t.Addr().Is6() {
+		limit = 64
+	}
+	return t.Bits() < limit
+}
+
+// preview renders, once per decision, what approving it would apply.
+func (c *consoleSource) preview(ctx context.Context, id string) string {
+	c.mu.Lock()
+	p, ok := c.previews[id]
+	c.mu.Unlock()
+	if ok {
+		return p
+	}
+	p, err := c.enf.Preview(ctx, id)
+	if err != nil {
+		p = "# preview unavailable: " + err.Error()
+	}
+	c.mu.Lock()
+	if c.previews == nil {
+		c.previews = map[string]string{}
+	}
+	c.previews[id] = p
+	c.mu.Unlock()
+	return p
+}
+
+func (c *consoleSource) auditOK(now time.Time) (bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.verifiedAt.IsZero() && now.Sub(c.verifiedAt) < verifyEvery {
+		return c.verified, nil
+	}
+	rep, err := c.db.VerifyAudit()
+	if err != nil {
+		return false, err
+	}
+	c.verified, c.verifiedAt = rep.OK, now
+	return rep.OK, nil
+}
+
+// rate appends the lines/s since the previous snapshot to the history.
+func (c *consoleSource) rate(now time.Time, lines uint64) []float64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.lastAt.IsZero() && now.After(c.lastAt) && lines >= c.lastLines {
+		c.rates = append(c.rates, float64(lines-c.lastLines)/now.Sub(c.lastAt).Seconds())
+		if len(c.rates) > rateHistory {
+			c.rates = c.rates[len(c.rates)-rateHistory:]
+		}
+	}
+	c.lastLines, c.lastAt = lines, now
+	return slices.Clone(c.rates)
+}
+
+// Approve applies a pending decision as the console's actor.
+func (c *consoleSource) Approve(ctx context.Context, id string) error {
+	_, err := c.enf.Approve(ctx, id, c.actor)
+	return err
+}
+
+// Reject refuses a pending decision with the analyst's reason.
+func (c *consoleSource) Reject(ctx context.Context, id, reason string) error {
+	_, err := c.enf.Reject(ctx, id, reason, c.actor)
+	return err
+}
+
+// Rollback removes an active decision now.
+func (c *consoleSource) Rollback(ctx context.Context, id string) error {
+	_, err := c.enf.Rollback(ctx, id, c.actor)
+	return err
+}
+
+// consoleActor names the analyst in audit records: the OS user, or the SSH
+// user and client when the console runs in an SSH session.
+func consoleActor() string {
+	return strings.Replace(actor(), "cli:", "console:", 1)
+}
