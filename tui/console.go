@@ -48,7 +48,7 @@ type Snapshot struct {
 	// Pending are decisions waiting for an analyst, oldest first.
 	Pending []Pending
 	// Active are decisions in force, soonest to expire first.
-	Active []Active
+	Active   []Active
 	Gateways []Gateway
 	// Audit is the tail of the audit trail, newest first; AuditOK is the
 	// chain's verification result.

@@ -155,7 +155,9 @@ func (c *consoleSource) preview(ctx context.Context, id string) string {
 	}
 	p, err := c.enf.Preview(ctx, id)
 	if err != nil {
-		p = "# preview unavailable: " + err.Error()
+		// Not cached: the engine may not have handed the decision to
+		// enforcement yet.
+		return "# preview unavailable: " + err.Error()
 	}
 	c.mu.Lock()
 	if c.previews == nil {

@@ -83,8 +83,13 @@ take this place). Start with:
 	run.addFlags(root)
 	root.RunE = func(cmd *cobra.Command, _ []string) error {
 		mode := "foreground"
-		if g.daemon {
+		switch {
+		case g.daemon:
 			mode = "daemon"
+		case g.output != outputJSON && cmd.OutOrStdout() == os.Stdout && isTerminal(os.Stdin) && isTerminal(os.Stdout):
+			// A person at a terminal gets the console; a pipe or a
+			// script gets the decisions printed, as before.
+			return runConsole(cmd.Context(), g, run)
 		}
 		return runEngine(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), g, run, mode)
 	}
@@ -110,6 +115,7 @@ take this place). Start with:
 		newUnblockCmd(g),
 		newRemediateCmd(g),
 		newGatewaysCmd(g),
+		newConsoleCmd(g),
 	)
 	return root
 }

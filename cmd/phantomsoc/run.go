@@ -20,6 +20,7 @@ import (
 	"github.com/phantomsoc/phantomsoc/engine"
 	"github.com/phantomsoc/phantomsoc/engine/ingest"
 	"github.com/phantomsoc/phantomsoc/engine/parse"
+	"github.com/phantomsoc/phantomsoc/engine/synth"
 	"github.com/phantomsoc/phantomsoc/store"
 )
 
@@ -126,9 +127,12 @@ func runEngine(ctx context.Context, stdout, stderr io.Writer, g *globals, run *r
 	defer st.Close()
 
 	var sources []engine.Source
-	if run.demo {
+	switch {
+	case run.demo && run.ui != nil:
+		sources, err = liveDemoSources(&cfg, time.Now())
+	case run.demo:
 		sources, err = demoSources(&cfg)
-	} else {
+	default:
 		sources, err = configuredSources(&cfg, db, logger)
 	}
 	if err != nil {
@@ -270,6 +274,25 @@ func pruneEvery(ctx context.Context, db *store.DB, cfg *Config, interval time.Du
 }
 
 // demoSources replays the bundled feed by event time.
+// liveDemoSources is the console's demo: the same synthetic attack mix as
+// the bundled feed, generated to end at now, so its decisions are still in
+// force (and waiting for approval) while the analyst looks at them.
+func liveDemoSources(cfg *Config, now time.Time) ([]engine.Source, error) {
+	o := synth.DefaultOptions()
+	o.Duration = 8 * time.Hour
+	o.Start = now.Add(-o.Duration).Truncate(time.Second)
+	var buf bytes.Buffer
+	if _, err := synth.Generate(&buf, o); err != nil {
+		return nil, fmt.Errorf("demo feed: %w", err)
+	}
+	origin := "demo/auth.log"
+	p, err := parse.New(parse.Options{Format: parse.FormatAuto, Origin: origin, Location: time.UTC})
+	if err != nil {
+		return nil, err
+	}
+	return []engine.Source{ingest.NewReader(origin, bytes.NewReader(buf.Bytes()), p, ingest.ReaderOptions{})}, nil
+}
+
 func demoSources(cfg *Config) ([]engine.Source, error) {
 	entries, err := demoFeed.ReadDir("demo")
 	if err != nil {

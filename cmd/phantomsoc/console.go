@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/phantomsoc/phantomsoc/control"
+	"github.com/phantomsoc/phantomsoc/engine"
+	"github.com/phantomsoc/phantomsoc/tui"
+)
+
+func newConsoleCmd(g *globals) *cobra.Command {
+	run := newRunOptions()
+	var attach bool
+	var socket string
+	cmd := &cobra.Command{
+		Use:   "console",
+		Short: "Open the interactive console (the default when phantomsoc runs in a terminal with no command)",
+		Long: `console shows the engine live and acts on it with single keys: overview,
+alerts, pending remediations (a approve, r reject), active decisions
+(u rollback) and the audit trail. ? shows the keys of the current view.
+
+By default the console runs the engine itself on the configured sources
+(--demo: the bundled demo feed, always a dry run). With --attach it connects
+to a running daemon over its control socket instead; quitting then leaves
+the daemon running, and several consoles may attach at once. Logs go to
+DB.console.log while the console owns the terminal. NO_COLOR is honoured.`,
+		Example: "  phantomsoc console --demo\n  phantomsoc --db /var/lib/phantomsoc/phantomsoc.db console --attach\n  ssh -t gw1 phantomsoc console --attach",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if attach || socket != "" {
+				return attachConsole(cmd.Context(), g, socket)
+			}
+			return runConsole(cmd.Context(), g, run)
+		},
+	}
+	run.addFlags(cmd)
+	cmd.Flags().BoolVar(&attach, "attach", false, "attach to the daemon owning --db instead of running the engine")
+	cmd.Flags().StringVar(&socket, "socket", "", "attach to this control socket (implies --attach)")
+	return cmd
+}
+
+func consoleOptions(actor string) tui.Options {
+	return tui.Options{Actor: actor, NoColor: os.Getenv("NO_COLOR") != ""}
+}
+
+// runConsole runs the engine in this process under the console.
+func runConsole(ctx context.Context, g *globals, run *runOptions) error {
+	run.ui = func(ctx context.Context, src *consoleSource) error {
+		return tui.Run(ctx, src, consoleOptions(src.actor))
+	}
+	return runEngine(ctx, os.Stdout, os.Stderr, g, run, "console")
+}
+
+// attachConsole opens the console on a running daemon.
+func attachConsole(ctx context.Context, g *globals, socket string) error {
+	if socket == "" {
+		path, err := g.resolveDB()
+		if err != nil {
+			return err
+		}
+		socket = socketPath(path)
+	}
+	c := control.NewClient(socket)
+	st, err := c.Status(ctx)
+	if errors.Is(err, control.ErrNotRunning) {
+		return fmt.Errorf("no daemon answers on %s: start one with `phantomsoc --daemon`, or run the console without --attach", socket)
+	}
+	if err != nil {
+		return err
+	}
+	src := &consoleSource{mode: "attached", source: socket, dryRun: st.DryRun, actor: consoleActor(),
+		db: remote{ctx: ctx, c: c}, enf: remoteEnforcer{c: c}, now: time.Now,
+		stats: func(ctx context.Context) (engine.Stats, error) {
+			st, err := c.Status(ctx)
+			return st.Stats, err
+		}}
+	return tui.Run(ctx, src, consoleOptions(src.actor))
+}
+
+// isTerminal reports whether f is a character device: a person at a
+// terminal, not a pipe or a file.
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}

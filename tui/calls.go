@@ -1,0 +1,99 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+)
+
+// snapshotMsg carries the result of one Snapshot call.
+type snapshotMsg struct {
+	snap Snapshot
+	err  error
+}
+
+// pollMsg asks for the next snapshot; seq lets the root drop a poll that an
+// immediate refresh has made redundant.
+type pollMsg struct{ seq int }
+
+// tickMsg advances the model's clock, once a second, for countdowns.
+type tickMsg struct{}
+
+// actionMsg reports an analyst action: done says what happened in words,
+// err why it failed.
+type actionMsg struct {
+	done string
+	err  error
+}
+
+// caller turns Console calls into tea.Cmds. Each call gets its own deadline
+// rather than a context stored in the model: a dead daemon then costs a
+// "disconnected" line, never a hung goroutine, and quitting does not wait.
+type caller struct {
+	c       Console
+	timeout time.Duration
+}
+
+func (k caller) ctx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), k.timeout)
+}
+
+func (k caller) snapshot() tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := k.ctx()
+		defer cancel()
+		s, err := k.c.Snapshot(ctx)
+		return snapshotMsg{snap: s, err: err}
+	}
+}
+
+// approve approves ids one after the other; label names them for the
+// status line.
+func (k caller) approve(ids []string, label string) tea.Cmd {
+	return func() tea.Msg {
+		var errs []error
+		done := 0
+		for _, id := range ids {
+			ctx, cancel := k.ctx()
+			err := k.c.Approve(ctx, id)
+			cancel()
+			if err != nil {
+				errs = append(errs, fmt.Errorf("approve %s: %w", id, err))
+				continue
+			}
+			done++
+		}
+		if len(ids) == 1 {
+			if len(errs) > 0 {
+				return actionMsg{err: fmt.Errorf("approve %s: %w", label, errors.Unwrap(errs[0]))}
+			}
+			return actionMsg{done: "approved " + label}
+		}
+		return actionMsg{done: fmt.Sprintf("approved %d of %d %s", done, len(ids), label), err: errors.Join(errs...)}
+	}
+}
+
+func (k caller) reject(id, reason, label string) tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := k.ctx()
+		defer cancel()
+		if err := k.c.Reject(ctx, id, reason); err != nil {
+			return actionMsg{err: fmt.Errorf("reject %s: %w", label, err)}
+		}
+		return actionMsg{done: "rejected " + label}
+	}
+}
+
+func (k caller) rollback(id, label string) tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := k.ctx()
+		defer cancel()
+		if err := k.c.Rollback(ctx, id); err != nil {
+			return actionMsg{err: fmt.Errorf("rollback %s: %w", label, err)}
+		}
+		return actionMsg{done: "rolled back " + label}
+	}
+}

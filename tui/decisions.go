@@ -1,0 +1,245 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/phantomsoc/phantomsoc/engine"
+)
+
+// decisions lists the decisions in force, where each is enforced and how
+// long it has left.
+type decisions struct {
+	st     *Styles
+	keys   decisionKeys
+	call   caller
+	snap   *Snapshot
+	now    time.Time
+	w, h   int
+	sel    cursor
+	selID  string
+	prompt prompt
+}
+
+func newDecisions(st *Styles, call caller) *decisions {
+	return &decisions{st: st, keys: newDecisionKeys(), call: call, prompt: newPrompt(st)}
+}
+
+func (v *decisions) Tab() string {
+	if v.snap == nil {
+		return "Active"
+	}
+	return fmt.Sprintf("Active %d", len(v.snap.Active))
+}
+
+func (v *decisions) Capturing() bool { return v.prompt.active() }
+
+// SetNow moves the countdowns; only a screen showing some redraws.
+func (v *decisions) SetNow(now time.Time) bool {
+	v.now = now
+	return v.n() > 0
+}
+
+func (v *decisions) SetSize(w, h int) {
+	v.w, v.h = w, h
+	v.prompt.setWidth(w)
+	v.sel.clamp(v.n(), v.rowsH())
+}
+
+func (v *decisions) n() int {
+	if v.snap == nil {
+		return 0
+	}
+	return len(v.snap.Active)
+}
+
+func (v *decisions) bodyH() int { return max(0, v.h-len(v.prompt.view(v.w))) }
+
+func (v *decisions) listRows() int { return min(v.n()+2, max(4, v.bodyH()*3/5)) }
+
+func (v *decisions) rowsH() int { return max(1, v.listRows()-2) }
+
+func (v *decisions) SetSnapshot(s *Snapshot, now time.Time) {
+	v.snap, v.now = s, now
+	for i := range s.Active {
+		if s.Active[i].Decision.ID == v.selID {
+			v.sel.pos = i
+			break
+		}
+	}
+	v.sel.clamp(v.n(), v.rowsH())
+	v.remember()
+}
+
+func (v *decisions) remember() {
+	if v.n() > 0 {
+		v.selID = v.snap.Active[v.sel.pos].Decision.ID
+	}
+}
+
+func (v *decisions) KeyMap() help.KeyMap {
+	if v.prompt.active() {
+		return v.prompt.keyMap()
+	}
+	return v.bindings()
+}
+
+// bindings are the keys with only those that apply now enabled.
+func (v *decisions) bindings() decisionKeys {
+	k := v.keys
+	k.navKeys.setEnabled(v.n() > 1)
+	k.Rollback.SetEnabled(v.n() > 0)
+	return k
+}
+
+func (v *decisions) Update(msg tea.Msg) (tea.Cmd, bool) {
+	if v.prompt.active() {
+		return v.prompt.update(msg), true
+	}
+	k, ok := msg.(tea.KeyPressMsg)
+	if !ok || v.n() == 0 {
+		return nil, false
+	}
+	keys := v.bindings()
+	switch {
+	case key.Matches(k, keys.Rollback):
+		a := &v.snap.Active[v.sel.pos]
+		id, label := a.Decision.ID, a.Decision.Action+" "+target(&a.Decision)
+		v.prompt.confirm("roll back "+label+" on "+orAll(a.Decision.Gateways)+" now", func(string) tea.Cmd {
+			return v.call.rollback(id, label)
+		})
+		return nil, true
+	case keys.move(k, &v.sel, v.n(), v.rowsH()):
+		v.remember()
+		return nil, true
+	}
+	return nil, false
+}
+
+// target names what a decision acts on; a rule for everyone has no
+// address.
+func target(d *engine.Decision) string {
+	if t := d.TargetString(); t != "" {
+		return t
+	}
+	return "everyone"
+}
+
+// left is the time a decision has left at now, in words.
+func left(d *engine.Decision, now time.Time) string {
+	if d.Expires.IsZero() {
+		return "perm"
+	}
+	r := d.Expires.Sub(now)
+	if r <= 0 {
+		return "expired"
+	}
+	return span(r)
+}
+
+// enforcementMark says a gateway's state without colour: applied ✓,
+// waiting …, removed -, dry-run ~, failing !.
+func (v *decisions) enforcement(e *engine.Enforcement) string {
+	switch {
+	case e.Error != "":
+		return v.st.Bad.Render("! " + e.Gateway + " " + e.State)
+	case e.State == engine.EnforceApplied:
+		return v.st.OK.Render("✓ " + e.Gateway)
+	case e.State == engine.EnforcePending:
+		return v.st.Warn.Render("… " + e.Gateway + " pending")
+	case e.State == engine.EnforceDryRun:
+		return "~ " + e.Gateway + " dry-run"
+	default:
+		return "- " + e.Gateway + " " + e.State
+	}
+}
+
+func (v *decisions) columns() []column {
+	return []column{
+		{title: "TARGET", min: 15, max: 24},
+		{title: "ACTION", min: 10},
+		{title: "LEFT", min: 7, right: true},
+		{title: "GATEWAYS", min: 14, max: 60},
+		{title: "SCENARIO", min: 12, max: 24},
+	}
+}
+
+func (v *decisions) View() string {
+	if v.snap == nil {
+		return v.st.Faint.Render("waiting for the first snapshot…")
+	}
+	body := splitPane(v.st, v.w, v.bodyH(), v.listRows(), v.list, v.detail)
+	return strings.Join(append(body, v.prompt.view(v.w)...), "\n")
+}
+
+func (v *decisions) list(w, h int) []string {
+	out := []string{v.st.Label.Render(clip(fmt.Sprintf("Active %d · soonest to expire first", v.n()), w))}
+	if v.n() == 0 {
+		return append(out, v.st.Faint.Render("no decision in force"))
+	}
+	cols := v.columns()
+	ws := widths(cols, w-2)
+	out = append(out, "  "+v.st.Header.Render(headerRow(cols, ws)))
+	from, to := v.sel.window(v.n(), h-2)
+	var gws []string
+	for i := from; i < to; i++ {
+		a := &v.snap.Active[i]
+		d := &a.Decision
+		gws = gws[:0]
+		for j := range a.Enforcements {
+			gws = append(gws, v.enforcement(&a.Enforcements[j]))
+		}
+		if len(gws) == 0 {
+			gws = append(gws, "none yet")
+		}
+		line := row(cols, ws, target(d), d.Action, left(d, v.now), strings.Join(gws, " "), d.Scenario)
+		if i == v.sel.pos {
+			out = append(out, v.st.Selected.Render("› "+line))
+		} else {
+			out = append(out, "  "+line)
+		}
+	}
+	return out
+}
+
+func (v *decisions) detail(w, h int) []string {
+	if v.n() == 0 {
+		return nil
+	}
+	a := &v.snap.Active[v.sel.pos]
+	d := &a.Decision
+	expires := "never expires"
+	if !d.Expires.IsZero() {
+		expires = "expires " + clock(d.Expires)
+	}
+	how := "approved by an analyst"
+	if d.Auto {
+		how = "applied by policy"
+	}
+	out := []string{
+		v.st.Label.Render(clip(d.Action+" "+target(d)+" · "+left(d, v.now)+" left", w)),
+	}
+	out = append(out, pack([]string{expires, how, fmt.Sprintf("risk %.1f", d.Risk), fmt.Sprintf("offense %d", d.Offense)}, " · ", w)...)
+	out = append(out, pack([]string{"scenario " + d.Scenario, "alert " + d.AlertID, "decision " + d.ID}, " · ", w)...)
+	if d.Reason != "" {
+		out = append(out, clip("reason: "+d.Reason, w))
+	}
+	out = append(out, v.st.Label.Render("Enforcement"))
+	if len(a.Enforcements) == 0 {
+		out = append(out, v.st.Faint.Render("  no gateway has it yet"))
+	}
+	for i := range a.Enforcements {
+		e := &a.Enforcements[i]
+		line := fit(v.enforcement(e), 22) + " " + e.State + " · updated " + clock(e.Updated)
+		if e.Error != "" {
+			line += " · " + e.Error
+		}
+		out = append(out, "  "+clip(line, w-2))
+	}
+	return out[:min(len(out), h)]
+}

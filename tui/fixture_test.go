@@ -1,0 +1,274 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/phantomsoc/phantomsoc/engine"
+)
+
+// t0 is the fixture's now: every time in the fixture is relative to it.
+var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+func fixedNow() time.Time { return t0 }
+
+// fixture is a Console over fixed data (documentation addresses only). It
+// records what the console asked and changes its snapshot the way the
+// engine would: an approved decision becomes active, a rejected one goes,
+// a rolled-back one goes, and each leaves an audit record.
+type fixture struct {
+	mu        sync.Mutex
+	snap      Snapshot
+	err       error
+	calls     int
+	approved  []string
+	rejected  map[string]string
+	rolled    []string
+	failCalls int
+}
+
+func newFixture() *fixture {
+	return &fixture{snap: fixtureSnapshot(), rejected: map[string]string{}}
+}
+
+func (f *fixture) Snapshot(context.Context) (Snapshot, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	if f.err != nil {
+		f.failCalls++
+		return Snapshot{}, f.err
+	}
+	// The console keeps what it gets; hand it copies so later changes here
+	// do not reach into a snapshot it already holds.
+	s := f.snap
+	s.Pending = slices.Clone(s.Pending)
+	s.Active = slices.Clone(s.Active)
+	s.Audit = slices.Clone(s.Audit)
+	return s, nil
+}
+
+func (f *fixture) Approve(_ context.Context, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	i := slices.IndexFunc(f.snap.Pending, func(p Pending) bool { return p.Decision.ID == id })
+	if i < 0 {
+		return fmt.Errorf("no pending decision %s", id)
+	}
+	d := f.snap.Pending[i].Decision
+	f.snap.Pending = slices.Delete(slices.Clone(f.snap.Pending), i, i+1)
+	d.State = engine.StateActive
+	var es []engine.Enforcement
+	for _, gw := range gatewaysOf(&d, f.snap.Gateways) {
+		es = append(es, engine.Enforcement{DecisionID: d.ID, Gateway: gw, State: engine.EnforceApplied, Updated: f.snap.Taken})
+	}
+	f.snap.Active = append(slices.Clone(f.snap.Active), Active{Decision: d, Enforcements: es})
+	f.approved = append(f.approved, id)
+	f.audit("approve", d.ID+" "+d.TargetString())
+	return nil
+}
+
+func (f *fixture) Reject(_ context.Context, id, reason string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	i := slices.IndexFunc(f.snap.Pending, func(p Pending) bool { return p.Decision.ID == id })
+	if i < 0 {
+		return fmt.Errorf("no pending decision %s", id)
+	}
+	f.snap.Pending = slices.Delete(slices.Clone(f.snap.Pending), i, i+1)
+	f.rejected[id] = reason
+	f.audit("reject", id+": "+reason)
+	return nil
+}
+
+func (f *fixture) Rollback(_ context.Context, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	i := slices.IndexFunc(f.snap.Active, func(a Active) bool { return a.Decision.ID == id })
+	if i < 0 {
+		return fmt.Errorf("no active decision %s", id)
+	}
+	f.snap.Active = slices.Delete(slices.Clone(f.snap.Active), i, i+1)
+	f.rolled = append(f.rolled, id)
+	f.audit("rollback", id)
+	return nil
+}
+
+// audit prepends a record, newest first like the real tail.
+func (f *fixture) audit(action, subject string) {
+	seq := uint64(1)
+	if len(f.snap.Audit) > 0 {
+		seq = f.snap.Audit[0].Seq + 1
+	}
+	line := AuditLine{Seq: seq, Time: f.snap.Taken, Actor: f.snap.Actor, Action: action, Subject: subject}
+	f.snap.Audit = append([]AuditLine{line}, f.snap.Audit...)
+}
+
+func (f *fixture) setErr(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.err = err
+	f.failCalls = 0
+}
+
+// state returns copies of what was recorded.
+func (f *fixture) state() (approved []string, rejected map[string]string, rolled []string, calls, failCalls int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	rej := make(map[string]string, len(f.rejected))
+	for k, v := range f.rejected {
+		rej[k] = v
+	}
+	return slices.Clone(f.approved), rej, slices.Clone(f.rolled), f.calls, f.failCalls
+}
+
+func gatewaysOf(d *engine.Decision, all []Gateway) []string {
+	if len(d.Gateways) > 0 {
+		return d.Gateways
+	}
+	var out []string
+	for _, g := range all {
+		out = append(out, g.Name)
+	}
+	return out
+}
+
+func addr(s string) netip.Addr     { return netip.MustParseAddr(s) }
+func prefix(s string) netip.Prefix { return netip.MustParsePrefix(s) }
+
+func fixtureSnapshot() Snapshot {
+	ev := func(min int, src, raw string) engine.Event {
+		return engine.Event{Time: t0.Add(time.Duration(min) * time.Minute), Type: engine.TypeSSHAuthFailure, Source: addr(src), Raw: raw}
+	}
+	return Snapshot{
+		Taken:  t0,
+		Mode:   "in-process",
+		Source: "/var/lib/phantomsoc/phantomsoc.db",
+		Actor:  "alice",
+		Stats: engine.Stats{
+			Lines: 120431, Events: 118220, Indicators: 9321, Deduped: 3120, Rejected: 17, Alerts: 42, Decisions: 12,
+		},
+		Rates: []Rate{
+			{Source: "/var/log/auth.log", PerSecond: []float64{1, 2, 2, 3, 5, 8, 13, 21, 34, 21, 13, 8, 5, 3, 2, 1, 1, 2, 4, 9, 12, 14, 15, 12, 9}},
+			{Source: "eve.json", PerSecond: []float64{120, 118, 130, 142, 150, 149, 160, 171, 165, 150, 140, 133, 128, 120, 118, 119, 121, 125, 130, 128, 126, 130, 131, 129, 127}},
+			{Source: "syslog-udp:0.0.0.0:5514", PerSecond: []float64{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}},
+		},
+		Alerts: []engine.Alert{
+			{
+				ID: "A0004", Time: t0.Add(-1 * time.Minute), First: t0.Add(-4 * time.Minute), Scenario: "ssh-bruteforce",
+				Description: "many failed SSH logins from one source", Severity: 7, Key: "198.51.100.7",
+				Source: addr("198.51.100.7"), Sources: 1, Host: "web1", Dest: addr("192.0.2.10"), Users: []string{"root", "admin"},
+				Count: 42, Propose: engine.ActionBlock, Risk: 8.2, Confidence: 0.91,
+				Factors: []engine.Factor{
+					{Name: "severity", Value: 3.5, Why: "scenario base severity 7"},
+					{Name: "asset", Value: 2.5, Why: "web1 is criticality 4, internet facing"},
+					{Name: "volume", Value: 2.2, Why: "42 attempts in 3 minutes"},
+				},
+				Reasons: []engine.Factor{
+					{Name: "exact-source", Value: 0.5, Why: "one address, no NAT seen"},
+					{Name: "repeat", Value: 0.41, Why: "blocked twice before (offense 3)"},
+				},
+				Blast: engine.BlastRadius{Assets: []string{"web1"}, Users: []string{"root", "admin"}, Gateways: []string{"gw1"}, Addresses: 1},
+				Evidence: []engine.Event{
+					ev(-4, "198.51.100.7", "Mar  1 11:56:00 web1 sshd[811]: Failed password for root from 198.51.100.7 port 40022 ssh2"),
+					ev(-2, "198.51.100.7", "Mar  1 11:58:00 web1 sshd[811]: Failed password for invalid user admin from 198.51.100.7 port 40031 ssh2"),
+					ev(-1, "198.51.100.7", "Mar  1 11:59:00 web1 sshd[811]: maximum authentication attempts exceeded for root from 198.51.100.7 port 40044 ssh2 [preauth]"),
+				},
+			},
+			{
+				ID: "A0003", Time: t0.Add(-3 * time.Minute), First: t0.Add(-30 * time.Minute), Scenario: "ssh-campaign",
+				Description: "distributed SSH guessing from one /24", Severity: 6, Key: "203.0.113.0/24",
+				Prefixes: []netip.Prefix{prefix("203.0.113.0/24")}, Sources: 37, Count: 512, Propose: engine.ActionBlock,
+				Risk: 6.5, Confidence: 0.72,
+				Factors: []engine.Factor{{Name: "spread", Value: 4, Why: "37 sources in one /24"}, {Name: "severity", Value: 2.5, Why: "scenario base severity 6"}},
+				Reasons: []engine.Factor{{Name: "density", Value: 0.72, Why: "37 of 256 addresses active"}},
+				Blast:   engine.BlastRadius{Gateways: []string{"gw1", "gw2"}, Addresses: 256},
+			},
+			{
+				ID: "A0002", Time: t0.Add(-6 * time.Minute), First: t0.Add(-7 * time.Minute), Scenario: "ids-exploit",
+				Description: "Suricata: exploit attempt against web tier", Severity: 9, Key: "2001:db8::bad",
+				Source: addr("2001:db8::bad"), Sources: 1, Dest: addr("2001:db8:1::10"), Count: 3, Propose: engine.ActionRateLimit,
+				Risk: 9.1, Confidence: 0.6,
+				Factors: []engine.Factor{{Name: "severity", Value: 4.5, Why: "Suricata severity 1"}},
+				Blast:   engine.BlastRadius{Assets: []string{"api1"}, Addresses: 1},
+			},
+			{
+				ID: "A0001", Time: t0.Add(-9 * time.Minute), First: t0.Add(-10 * time.Minute), Scenario: "ssh-user-enum",
+				Description: "invalid user names tried", Severity: 3, Key: "192.0.2.55",
+				Source: addr("192.0.2.55"), Sources: 1, Count: 9, Propose: engine.ActionAlert, Risk: 3, Confidence: 0.4,
+			},
+		},
+		Pending: []Pending{
+			{
+				Decision: engine.Decision{
+					ID: "D0101", Time: t0.Add(-1 * time.Minute), AlertID: "A0004", Scenario: "ssh-bruteforce", Action: engine.ActionBlock,
+					Target: prefix("198.51.100.7/32"), TTL: 4 * time.Hour, Expires: t0.Add(4*time.Hour - time.Minute),
+					State: engine.StatePending, Offense: 3, Risk: 8.2, Reason: "risk 8.2 above 8.0: approval required", Gateways: []string{"gw1"},
+				},
+				Script: "add element inet phantomsoc block4 { 198.51.100.7 timeout 4h }\n",
+			},
+			{
+				Decision: engine.Decision{
+					ID: "D0102", Time: t0.Add(-5 * time.Minute), AlertID: "A0002", Scenario: "ids-exploit", Action: engine.ActionRateLimit,
+					Target: prefix("2001:db8::bad/128"), TTL: time.Hour, Expires: t0.Add(55 * time.Minute),
+					State: engine.StatePending, Offense: 1, Risk: 9.1, Reason: "rate-limit proposed by scenario",
+				},
+				Script: "add element inet phantomsoc ratelimit6 { 2001:db8::bad timeout 1h }\n",
+			},
+			{
+				Decision: engine.Decision{
+					ID: "D0103", Time: t0.Add(-2 * time.Minute), AlertID: "A0003", Scenario: "ssh-campaign", Action: engine.ActionBlock,
+					Target: prefix("203.0.113.0/24"), TTL: 24 * time.Hour, Expires: t0.Add(24*time.Hour - 2*time.Minute),
+					State: engine.StatePending, Offense: 1, Risk: 6.5, Reason: "campaign: 37 sources in 203.0.113.0/24", Gateways: []string{"gw1", "gw2"},
+				},
+				Script: "# gw1\nadd element inet phantomsoc block4 { 203.0.113.0/24 timeout 24h }\n# gw2\nadd element inet phantomsoc block4 { 203.0.113.0/24 timeout 24h }\n",
+				Wide:   true,
+			},
+		},
+		Active: []Active{
+			{
+				Decision: engine.Decision{
+					ID: "D0090", Time: t0.Add(-50 * time.Minute), AlertID: "A0000", Scenario: "ssh-bruteforce", Action: engine.ActionBlock,
+					Target: prefix("198.51.100.23/32"), TTL: time.Hour, Expires: t0.Add(10*time.Minute + 5*time.Second),
+					Auto: true, State: engine.StateActive, Offense: 1, Risk: 5.4, Reason: "policy: block sources above risk 5",
+				},
+				Enforcements: []engine.Enforcement{
+					{DecisionID: "D0090", Gateway: "gw1", State: engine.EnforceApplied, Updated: t0.Add(-50 * time.Minute)},
+					{DecisionID: "D0090", Gateway: "gw2", State: engine.EnforcePending, Updated: t0.Add(-49 * time.Minute), Error: "dial tcp 192.0.2.2:22: connection refused"},
+				},
+			},
+			{
+				Decision: engine.Decision{
+					ID: "D0080", Time: t0.Add(-3 * time.Hour), AlertID: "A0000", Scenario: "ids-scan", Action: engine.ActionBlock,
+					Target: prefix("2001:db8:beef::/48"), TTL: 24 * time.Hour, Expires: t0.Add(21 * time.Hour),
+					State: engine.StateActive, Offense: 2, Risk: 7.7, Reason: "approved by bob", Gateways: []string{"gw1"},
+				},
+				Enforcements: []engine.Enforcement{
+					{DecisionID: "D0080", Gateway: "gw1", State: engine.EnforceApplied, Updated: t0.Add(-3 * time.Hour)},
+				},
+			},
+		},
+		Gateways: []Gateway{
+			{Name: "gw1", Up: true, Intact: true, Elements: 1204, Drops: 88123},
+			{Name: "gw2", Up: false, Error: "dial tcp 192.0.2.2:22: connection refused"},
+		},
+		Audit: []AuditLine{
+			{Seq: 5, Time: t0.Add(-50 * time.Minute), Actor: "policy", Action: "decide", Subject: "D0090 block 198.51.100.23"},
+			{Seq: 4, Time: t0.Add(-3 * time.Hour), Actor: "bob", Action: "approve", Subject: "D0080 2001:db8:beef::/48"},
+			{Seq: 3, Time: t0.Add(-3 * time.Hour), Actor: "policy", Action: "decide", Subject: "D0080 pending approval"},
+			{Seq: 2, Time: t0.Add(-5 * time.Hour), Actor: "alice", Action: "console.open", Subject: "in-process"},
+			{Seq: 1, Time: t0.Add(-6 * time.Hour), Actor: "system", Action: "store.open", Subject: "schema 3"},
+		},
+		AuditOK: true,
+		TopSources: []SourceCount{
+			{Source: "203.0.113.0/24", Count: 5120},
+			{Source: "198.51.100.7", Count: 1204},
+			{Source: "2001:db8::bad", Count: 311},
+			{Source: "192.0.2.55", Count: 9},
+		},
+	}
+}

@@ -1,0 +1,218 @@
+package tui
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/exp/teatest/v2"
+)
+
+// probe records the frame the model would draw, from inside the program's
+// event loop (a tea filter), so a flow can wait on what the analyst sees
+// without diffing terminal bytes or touching the model from the test.
+type probe struct {
+	mu    sync.Mutex
+	frame string
+}
+
+func (p *probe) filter(m tea.Model, msg tea.Msg) tea.Msg {
+	frame := ansi.Strip(m.View().Content)
+	p.mu.Lock()
+	p.frame = frame
+	p.mu.Unlock()
+	return msg
+}
+
+func (p *probe) screen() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.frame
+}
+
+// flow runs the console over fx in a teatest program at 132×40.
+type flow struct {
+	t  *testing.T
+	tm *teatest.TestModel
+	fx *fixture
+	p  *probe
+}
+
+func startFlow(t *testing.T, fx *fixture) *flow {
+	t.Helper()
+	p := &probe{}
+	// A short refresh keeps the flow quick; polls also keep messages, and
+	// so probe frames, coming.
+	m := New(fx, Options{Now: fixedNow, Refresh: 10 * time.Millisecond})
+	tm := teatest.NewTestModel(t, m,
+		teatest.WithInitialTermSize(132, 40),
+		teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.Ascii), tea.WithFilter(p.filter)),
+	)
+	f := &flow{t: t, tm: tm, fx: fx, p: p}
+	f.waitScreen("first snapshot", func(s string) bool { return strings.Contains(s, "● live") })
+	return f
+}
+
+func (f *flow) keys(ks ...string) {
+	for _, k := range ks {
+		f.tm.Send(press(k))
+	}
+}
+
+func (f *flow) typeText(s string) { f.tm.Type(s) }
+
+// until waits for cond, draining the program's output as it goes.
+func (f *flow) until(what string, cond func() bool) {
+	f.t.Helper()
+	teatest.WaitFor(f.t, f.tm.Output(), func([]byte) bool { return cond() },
+		teatest.WithDuration(5*time.Second), teatest.WithCheckInterval(5*time.Millisecond))
+	if !cond() {
+		f.t.Fatalf("never saw %s", what)
+	}
+}
+
+func (f *flow) waitScreen(what string, cond func(string) bool) {
+	f.t.Helper()
+	ok := false
+	teatest.WaitFor(f.t, f.tm.Output(), func([]byte) bool {
+		ok = cond(f.p.screen())
+		return ok
+	}, teatest.WithDuration(5*time.Second), teatest.WithCheckInterval(5*time.Millisecond))
+	if !ok {
+		f.t.Fatalf("never saw %s; screen:\n%s", what, f.p.screen())
+	}
+}
+
+// quit ends the program and returns its last frame.
+func (f *flow) quit() string {
+	f.t.Helper()
+	f.keys("q")
+	m := f.tm.FinalModel(f.t, teatest.WithFinalTimeout(5*time.Second))
+	return screen(m.(*Model))
+}
+
+func contains(parts ...string) func(string) bool {
+	return func(s string) bool {
+		for _, p := range parts {
+			if !strings.Contains(s, p) {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+func TestFlows(t *testing.T) {
+	tests := []struct {
+		name string
+		run  func(f *flow)
+	}{
+		{name: "approve moves to active", run: func(f *flow) {
+			f.keys("3", "a")
+			f.until("Approve(D0101)", func() bool {
+				approved, _, _, _, _ := f.fx.state()
+				return slices.Equal(approved, []string{"D0101"})
+			})
+			f.waitScreen("pending shrink", contains("[3 Pending 2]", "✓ approved block 198.51.100.7"))
+			f.keys("4")
+			f.waitScreen("decision active", contains("[4 Active 3]", "198.51.100.7"))
+			f.keys("5")
+			f.waitScreen("audit record", contains("alice", "approve", "D0101 198.51.100.7"))
+			if got := f.quit(); !strings.Contains(got, "D0101 198.51.100.7") {
+				t.Errorf("final screen lacks the audit record:\n%s", got)
+			}
+		}},
+		{name: "reject with typed reason", run: func(f *flow) {
+			f.keys("3", "j", "r")
+			f.waitScreen("reason prompt", contains("reason for rejecting rate-limit 2001:db8::bad"))
+			// q and digits are text while the prompt is open, not commands.
+			f.typeText("scanner in qa lab 2")
+			f.keys("enter")
+			f.until("Reject(D0102)", func() bool {
+				_, rejected, _, _, _ := f.fx.state()
+				return rejected["D0102"] == "scanner in qa lab 2"
+			})
+			f.waitScreen("pending shrink", contains("[3 Pending 2]", "✓ rejected rate-limit 2001:db8::bad"))
+			f.quit()
+		}},
+		{name: "rollback after confirmation", run: func(f *flow) {
+			f.keys("4", "u")
+			f.waitScreen("confirmation", contains("? roll back block 198.51.100.23 on all now [y/n]"))
+			f.keys("n")
+			f.waitScreen("prompt closed", func(s string) bool { return !strings.Contains(s, "roll back") })
+			if _, _, rolled, _, _ := f.fx.state(); len(rolled) != 0 {
+				t.Fatalf("Rollback called after n: %v", rolled)
+			}
+			f.keys("u", "y")
+			f.until("Rollback(D0090)", func() bool {
+				_, _, rolled, _, _ := f.fx.state()
+				return slices.Equal(rolled, []string{"D0090"})
+			})
+			f.waitScreen("decision gone", contains("[4 Active 1]", "✓ rolled back block 198.51.100.23"))
+			// Its countdown (10m05s) went with it.
+			if got := f.quit(); strings.Contains(got, "10m05s") {
+				t.Errorf("rolled-back decision still listed:\n%s", got)
+			}
+		}},
+		{name: "wide needs typed target", run: func(f *flow) {
+			f.keys("3", "j", "j", "a")
+			f.waitScreen("typed prompt", contains("WIDE block 203.0.113.0/24: type 203.0.113.0/24"))
+			f.keys("y", "enter")
+			f.waitScreen("mismatch", contains("does not match"))
+			f.typeText("203.0.113.0/24")
+			f.waitScreen("still typing", contains("does not match"))
+			if approved, _, _, _, _ := f.fx.state(); len(approved) != 0 {
+				t.Fatalf("Approve called before the target was typed: %v", approved)
+			}
+			// Clear the stray "y", then type the target exactly.
+			f.keys("esc", "a")
+			f.typeText("203.0.113.0/24")
+			f.keys("enter")
+			f.until("Approve(D0103)", func() bool {
+				approved, _, _, _, _ := f.fx.state()
+				return slices.Equal(approved, []string{"D0103"})
+			})
+			f.quit()
+		}},
+		{name: "approve all skips wide unless typed", run: func(f *flow) {
+			f.keys("3", "A")
+			f.waitScreen("confirmation", contains("approve all 2 pending shown"))
+			f.keys("y")
+			f.waitScreen("wide asks", contains("WIDE block 203.0.113.0/24"))
+			f.keys("esc")
+			f.until("narrow ones approved", func() bool {
+				approved, _, _, _, _ := f.fx.state()
+				return slices.Equal(approved, []string{"D0101", "D0102"})
+			})
+			f.waitScreen("only wide left", contains("[3 Pending 1]"))
+			f.quit()
+			if approved, _, _, _, _ := f.fx.state(); slices.Contains(approved, "D0103") {
+				t.Errorf("wide decision approved without its typed target")
+			}
+		}},
+		{name: "disconnected then recovers", run: func(f *flow) {
+			f.fx.setErr(errors.New("dial unix /run/phantomsoc.sock: connection refused"))
+			f.waitScreen("disconnected", contains("! disconnected, retrying… dial unix /run/phantomsoc.sock"))
+			// The last good data stays on screen while disconnected.
+			if s := f.p.screen(); !strings.Contains(s, "Gateways") {
+				t.Errorf("overview emptied while disconnected:\n%s", s)
+			}
+			f.fx.setErr(nil)
+			f.waitScreen("recovered", func(s string) bool {
+				return strings.Contains(s, "● live") && !strings.Contains(s, "disconnected")
+			})
+			f.quit()
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.run(startFlow(t, newFixture()))
+		})
+	}
+}

@@ -1,0 +1,147 @@
+package tui
+
+import (
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+)
+
+type promptKind int
+
+const (
+	promptNone promptKind = iota
+	// promptConfirm asks y/n.
+	promptConfirm
+	// promptTyped asks for an exact word (the target) before acting: a
+	// reflexive "y" must not isolate a network.
+	promptTyped
+	// promptText asks for free text that must not be empty (a reason).
+	promptText
+)
+
+// prompt is the one question a view may be asking. While it is open it
+// holds the keyboard: view and global keys are off, so "q" or "1" typed
+// into a reason is text, not a command.
+type prompt struct {
+	st       *Styles
+	kind     promptKind
+	question string
+	want     string
+	problem  string
+	input    textinput.Model
+	keys     promptKeys
+	run      func(text string) tea.Cmd
+}
+
+func newPrompt(st *Styles) prompt {
+	in := textinput.New()
+	in.SetStyles(st.Input)
+	in.Prompt = "> "
+	in.CharLimit = 200
+	return prompt{st: st, input: in, keys: newPromptKeys()}
+}
+
+func (p *prompt) active() bool { return p.kind != promptNone }
+
+// confirm asks question, running run on "y".
+func (p *prompt) confirm(question string, run func(string) tea.Cmd) {
+	p.open(promptConfirm, question, "", run)
+}
+
+// typed asks for want to be typed exactly, running run on a match.
+func (p *prompt) typed(question, want string, run func(string) tea.Cmd) tea.Cmd {
+	p.open(promptTyped, question, want, run)
+	return p.input.Focus()
+}
+
+// text asks for non-empty free text, running run with it.
+func (p *prompt) text(question string, run func(string) tea.Cmd) tea.Cmd {
+	p.open(promptText, question, "", run)
+	return p.input.Focus()
+}
+
+func (p *prompt) open(kind promptKind, question, want string, run func(string) tea.Cmd) {
+	p.kind, p.question, p.want, p.run, p.problem = kind, question, want, run, ""
+	p.input.Reset()
+}
+
+func (p *prompt) close() {
+	p.kind, p.run, p.problem = promptNone, nil, ""
+	p.input.Blur()
+	p.input.Reset()
+}
+
+// update handles one message while the prompt is open.
+func (p *prompt) update(msg tea.Msg) tea.Cmd {
+	k, isKey := msg.(tea.KeyPressMsg)
+	switch {
+	case isKey && p.kind == promptConfirm:
+		switch {
+		case key.Matches(k, p.keys.Yes):
+			run := p.run
+			p.close()
+			return run("")
+		case key.Matches(k, p.keys.No):
+			p.close()
+		}
+		return nil
+	case isKey && key.Matches(k, p.keys.Cancel):
+		p.close()
+		return nil
+	case isKey && key.Matches(k, p.keys.Submit):
+		v := strings.TrimSpace(p.input.Value())
+		switch {
+		case p.kind == promptTyped && v != p.want:
+			p.problem = "does not match: type " + p.want + " exactly, or esc"
+			return nil
+		case p.kind == promptText && v == "":
+			p.problem = "a reason is required, or esc"
+			return nil
+		}
+		run := p.run
+		p.close()
+		return run(v)
+	}
+	var cmd tea.Cmd
+	p.input, cmd = p.input.Update(msg)
+	return cmd
+}
+
+// keyMap is the help for the open prompt: y/n for a confirmation, enter and
+// esc for typing (where y and n are letters).
+func (p *prompt) keyMap() promptKeys {
+	k := p.keys
+	yn := p.kind == promptConfirm
+	k.Yes.SetEnabled(yn)
+	k.No.SetEnabled(yn)
+	k.Submit.SetEnabled(!yn)
+	k.Cancel.SetEnabled(!yn)
+	return k
+}
+
+// setWidth fits the input to a view w cells wide.
+func (p *prompt) setWidth(w int) {
+	p.input.SetWidth(max(1, w-len(p.input.Prompt)-1))
+}
+
+// view renders the prompt in w cells: the question, then the input line
+// and any problem with what was typed.
+func (p *prompt) view(w int) []string {
+	if !p.active() {
+		return nil
+	}
+	q := p.question
+	if p.kind == promptConfirm {
+		q += " [y/n]"
+	}
+	out := []string{p.st.Prompt.Render(clip("? "+q, w))}
+	if p.kind != promptConfirm {
+		out = append(out, p.input.View())
+	}
+	if p.problem != "" {
+		out = append(out, p.st.Bad.Render(clip("! "+p.problem, w)))
+	}
+	return out
+}

@@ -1,0 +1,350 @@
+package tui
+
+import (
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+)
+
+// view is one screen of the console. Views keep a pointer to the shared
+// snapshot and never change it.
+type view interface {
+	// Update handles a message routed to the view; changed reports that
+	// the view looks different now.
+	Update(msg tea.Msg) (cmd tea.Cmd, changed bool)
+	View() string
+	SetSize(w, h int)
+	// SetSnapshot hands the view a new snapshot and the console's now.
+	SetSnapshot(s *Snapshot, now time.Time)
+	// SetNow moves the view's clock; it reports whether what it shows
+	// depends on it.
+	SetNow(now time.Time) bool
+	KeyMap() help.KeyMap
+	// Capturing reports a prompt holding the keyboard.
+	Capturing() bool
+	// Tab is the view's name in the tab bar, with a count where it helps.
+	Tab() string
+}
+
+var _ tea.Model = (*Model)(nil)
+
+// Model is the console's root: it polls snapshots, routes messages to the
+// views and draws the frame around them.
+type Model struct {
+	opts  Options
+	call  caller
+	st    *Styles
+	keys  globalKeys
+	help  help.Model
+	views []view
+	focus int
+
+	width, height int
+
+	// snap is the last good snapshot, nil before the first. received and
+	// now are local clock readings: the gap between them advances
+	// countdowns between snapshots, and while disconnected.
+	snap     *Snapshot
+	received time.Time
+	now      time.Time
+	connErr  error
+
+	// The poll loop: one Snapshot call in flight at most; seq retires a
+	// scheduled poll when an action asked for an immediate refresh, and
+	// again asks for one more call when it arrives mid-flight.
+	seq      int
+	inFlight bool
+	again    bool
+
+	status    string
+	statusBad bool
+
+	// frame caches the last render: View is called after every message,
+	// but only messages that changed something redraw.
+	frame string
+	dirty bool
+}
+
+// New returns the console's root model over c.
+func New(c Console, opts Options) *Model {
+	opts = opts.withDefaults()
+	st := NewStyles()
+	h := help.New()
+	h.Styles = st.Help
+	call := caller{c: c, timeout: opts.Timeout}
+	m := &Model{
+		opts:  opts,
+		call:  call,
+		st:    &st,
+		keys:  newGlobalKeys(),
+		help:  h,
+		now:   opts.Now(),
+		dirty: true,
+	}
+	m.views = []view{
+		newOverview(m.st),
+		newAlerts(m.st),
+		newPending(m.st, call),
+		newDecisions(m.st, call),
+		newAudit(m.st),
+	}
+	m.layout()
+	return m
+}
+
+// Init starts the snapshot poll and the clock.
+func (m *Model) Init() tea.Cmd {
+	return tea.Batch(m.fetch(), m.tick())
+}
+
+func (m *Model) fetch() tea.Cmd {
+	m.inFlight = true
+	return m.call.snapshot()
+}
+
+func (m *Model) tick() tea.Cmd {
+	return tea.Tick(time.Second, func(time.Time) tea.Msg { return tickMsg{} })
+}
+
+// refresh asks for a snapshot now, after an action changed the engine.
+func (m *Model) refresh() tea.Cmd {
+	if m.inFlight {
+		m.again = true
+		return nil
+	}
+	m.seq++
+	return m.fetch()
+}
+
+// consoleNow is the engine's now as best the console knows it: the last
+// snapshot's time advanced by the local clock since it arrived.
+func (m *Model) consoleNow() time.Time {
+	if m.snap == nil {
+		return m.now
+	}
+	return m.snap.Taken.Add(max(0, m.now.Sub(m.received)))
+}
+
+// Update implements tea.Model.
+func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	cmd, changed := m.update(msg)
+	if changed {
+		m.dirty = true
+	}
+	return m, cmd
+}
+
+func (m *Model) update(msg tea.Msg) (tea.Cmd, bool) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		m.layout()
+		return nil, true
+	case tea.KeyPressMsg:
+		return m.key(msg)
+	case snapshotMsg:
+		return m.snapshot(msg), true
+	case pollMsg:
+		if msg.seq != m.seq || m.inFlight {
+			return nil, false
+		}
+		return m.fetch(), false
+	case tickMsg:
+		m.now = m.opts.Now()
+		now := m.consoleNow()
+		changed := false
+		for i, v := range m.views {
+			if v.SetNow(now) && i == m.focus {
+				changed = true
+			}
+		}
+		return m.tick(), changed
+	case actionMsg:
+		m.status, m.statusBad = msg.done, msg.err != nil
+		if msg.err != nil {
+			if msg.done != "" {
+				m.status = msg.done + ": " + msg.err.Error()
+			} else {
+				m.status = msg.err.Error()
+			}
+		}
+		return m.refresh(), true
+	}
+	// Anything else (a text input's own messages) belongs to the focused
+	// view.
+	return m.views[m.focus].Update(msg)
+}
+
+func (m *Model) snapshot(msg snapshotMsg) tea.Cmd {
+	m.inFlight = false
+	if msg.err != nil {
+		m.connErr = msg.err
+	} else {
+		m.connErr = nil
+		s := msg.snap
+		m.snap = &s
+		m.now = m.opts.Now()
+		m.received = m.now
+		for _, v := range m.views {
+			v.SetSnapshot(m.snap, s.Taken)
+		}
+	}
+	if m.again {
+		m.again = false
+		m.seq++
+		return m.fetch()
+	}
+	m.seq++
+	seq := m.seq
+	return tea.Tick(m.opts.Refresh, func(time.Time) tea.Msg { return pollMsg{seq: seq} })
+}
+
+func (m *Model) key(msg tea.KeyPressMsg) (tea.Cmd, bool) {
+	if key.Matches(msg, m.keys.Interrupt) {
+		return tea.Quit, false
+	}
+	v := m.views[m.focus]
+	if v.Capturing() {
+		return v.Update(msg)
+	}
+	switch {
+	case key.Matches(msg, m.keys.Quit):
+		return tea.Quit, false
+	case key.Matches(msg, m.keys.Help):
+		m.help.ShowAll = !m.help.ShowAll
+		m.layout()
+		return nil, true
+	case key.Matches(msg, m.keys.Next):
+		return nil, m.setFocus((m.focus + 1) % len(m.views))
+	case key.Matches(msg, m.keys.Prev):
+		return nil, m.setFocus((m.focus + len(m.views) - 1) % len(m.views))
+	case key.Matches(msg, m.keys.Jump):
+		return nil, m.setFocus(int(msg.String()[0] - '1'))
+	}
+	return v.Update(msg)
+}
+
+func (m *Model) setFocus(i int) bool {
+	if i == m.focus || i < 0 || i >= len(m.views) {
+		return false
+	}
+	m.focus = i
+	m.layout()
+	return true
+}
+
+// helpHeight is the rows the help takes: one, or the tallest column of the
+// focused view's full help whatever is enabled, so the body does not jump
+// as bindings come and go.
+func (m *Model) helpHeight() int {
+	if !m.help.ShowAll {
+		return 1
+	}
+	h := 1
+	for _, col := range m.helpKeys().FullHelp() {
+		h = max(h, len(col))
+	}
+	return h
+}
+
+func (m *Model) helpKeys() rootHelp {
+	g := m.keys
+	capturing := m.views[m.focus].Capturing()
+	for _, b := range []*key.Binding{&g.Next, &g.Prev, &g.Jump, &g.Help, &g.Quit} {
+		b.SetEnabled(!capturing)
+	}
+	return rootHelp{view: m.views[m.focus].KeyMap(), global: g}
+}
+
+// layout hands every view its share of the screen: all of it but the tab
+// bar, the status line and the help.
+func (m *Model) layout() {
+	m.help.SetWidth(m.width)
+	bodyH := max(0, m.height-2-m.helpHeight())
+	for _, v := range m.views {
+		v.SetSize(m.width, bodyH)
+	}
+}
+
+// View implements tea.Model.
+func (m *Model) View() tea.View {
+	if m.dirty {
+		m.frame = m.render()
+		m.dirty = false
+	}
+	v := tea.NewView(m.frame)
+	v.AltScreen = true
+	return v
+}
+
+func (m *Model) render() string {
+	if m.width <= 0 || m.height <= 0 {
+		return ""
+	}
+	bodyH := max(0, m.height-2-m.helpHeight())
+	out := make([]string, 0, m.height)
+	out = append(out, m.tabs())
+	body := lines(m.views[m.focus].View(), bodyH)
+	out = append(out, body...)
+	for range bodyH - len(body) {
+		out = append(out, "")
+	}
+	out = append(out, m.statusLine())
+	out = append(out, lines(m.help.View(m.helpKeys()), m.helpHeight())...)
+	return strings.Join(out[:min(len(out), m.height)], "\n")
+}
+
+// tabs is the top line: the name and the views, the focused one in
+// brackets so it reads without colour.
+func (m *Model) tabs() string {
+	var b strings.Builder
+	b.WriteString(m.st.Title.Render("phantomsoc"))
+	for i, v := range m.views {
+		label := string(rune('1'+i)) + " " + v.Tab()
+		if i == m.focus {
+			label = m.st.TabOn.Render("[" + label + "]")
+		} else {
+			label = m.st.Tab.Render(" " + label + " ")
+		}
+		b.WriteString(" ")
+		b.WriteString(label)
+	}
+	return clip(b.String(), m.width)
+}
+
+// statusLine says whether the data is live, what the console acts as, and
+// the outcome of the last action.
+func (m *Model) statusLine() string {
+	var parts []string
+	switch {
+	case m.connErr != nil:
+		parts = append(parts, m.st.Bad.Render("! disconnected, retrying… "+m.connErr.Error()))
+	case m.snap == nil:
+		parts = append(parts, m.st.Faint.Render("connecting…"))
+	default:
+		parts = append(parts, m.st.OK.Render("● live")+" "+m.snap.Taken.Format("15:04:05"))
+	}
+	if m.snap != nil && m.snap.DryRun {
+		parts = append(parts, m.st.Warn.Render("DRY-RUN"))
+	}
+	// The last action's outcome goes before the actor: on a narrow
+	// screen the line is cut from the right.
+	if m.status != "" {
+		if m.statusBad {
+			parts = append(parts, m.st.Bad.Render("! "+m.status))
+		} else {
+			parts = append(parts, m.st.OK.Render("✓ "+m.status))
+		}
+	}
+	actor := m.opts.Actor
+	if actor == "" && m.snap != nil {
+		actor = m.snap.Actor
+	}
+	if actor != "" {
+		parts = append(parts, "as "+actor)
+	}
+	return clip(strings.Join(parts, " · "), m.width)
+}

@@ -1,0 +1,66 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
+)
+
+// Options tune the console. The zero value is usable.
+type Options struct {
+	// Refresh is how often the console asks for a snapshot (default
+	// 500ms). Polling, not pushing, is what makes a slow terminal skip
+	// snapshots instead of queueing them.
+	Refresh time.Duration
+	// FPS caps frames per second (default 15): frugal over SSH however
+	// fast events arrive.
+	FPS int
+	// Timeout bounds each Console call (default 10s).
+	Timeout time.Duration
+	// Actor is who the console acts as, shown in the header; empty means
+	// the snapshot's Actor.
+	Actor string
+	// Now is the console's clock (default time.Now); tests fix it.
+	Now func() time.Time
+	// NoColor draws without colour (the caller's reading of NO_COLOR):
+	// meaning is never carried by colour alone, so nothing is lost.
+	NoColor bool
+	// Program are extra bubbletea options, applied last: the terminal
+	// (tea.WithInput/WithOutput over SSH), another colour profile.
+	Program []tea.ProgramOption
+}
+
+func (o Options) withDefaults() Options {
+	if o.Refresh <= 0 {
+		o.Refresh = 500 * time.Millisecond
+	}
+	if o.FPS <= 0 {
+		o.FPS = 15
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 10 * time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
+
+// Run shows the console over c until the analyst quits or ctx ends.
+func Run(ctx context.Context, c Console, opts Options) error {
+	m := New(c, opts)
+	popts := []tea.ProgramOption{tea.WithContext(ctx), tea.WithFPS(m.opts.FPS)}
+	if m.opts.NoColor {
+		popts = append(popts, tea.WithColorProfile(colorprofile.Ascii))
+	}
+	popts = append(popts, m.opts.Program...)
+	_, err := tea.NewProgram(m, popts...).Run()
+	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
+		// ctx ending is how the caller asks us to stop, not a failure.
+		return nil
+	}
+	return err
+}

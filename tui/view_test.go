@@ -1,0 +1,123 @@
+package tui
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/exp/golden"
+)
+
+// press turns a key name into the message bubbletea sends for it.
+func press(k string) tea.KeyPressMsg {
+	switch k {
+	case "enter":
+		return tea.KeyPressMsg{Code: tea.KeyEnter}
+	case "esc":
+		return tea.KeyPressMsg{Code: tea.KeyEscape}
+	case "tab":
+		return tea.KeyPressMsg{Code: tea.KeyTab}
+	case "shift+tab":
+		return tea.KeyPressMsg{Code: tea.KeyTab, Mod: tea.ModShift}
+	case "down":
+		return tea.KeyPressMsg{Code: tea.KeyDown}
+	case "ctrl+c":
+		return tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}
+	}
+	r := []rune(k)[0]
+	return tea.KeyPressMsg{Code: r, Text: k}
+}
+
+// typeText presses each rune of s.
+func typeText(m *Model, s string) {
+	for _, r := range s {
+		m.Update(press(string(r)))
+	}
+}
+
+// loaded is a model at w×h holding the fixture's snapshot, on the fixed
+// clock, as a program would be after its first poll.
+func loaded(t testing.TB, c Console, w, h int) *Model {
+	t.Helper()
+	m := New(c, Options{Now: fixedNow})
+	m.Update(tea.WindowSizeMsg{Width: w, Height: h})
+	msg := m.call.snapshot()()
+	m.Update(msg)
+	return m
+}
+
+// screen is what the terminal would show, without colour.
+func screen(m *Model) string { return ansi.Strip(m.View().Content) }
+
+func TestViews(t *testing.T) {
+	tests := []struct {
+		name string
+		// edit changes the fixture's snapshot before the first poll.
+		edit func(*Snapshot)
+		keys []string
+		text string
+		// msgs arrive after the keys.
+		msgs []tea.Msg
+	}{
+		{name: "overview"},
+		{name: "alerts", keys: []string{"2"}},
+		{name: "alerts_by_scenario", keys: []string{"2", "s", "s"}},
+		{name: "alert_detail", keys: []string{"2", "enter"}},
+		{name: "pending", keys: []string{"3"}},
+		{name: "pending_wide_prompt", keys: []string{"3", "j", "j", "a"}, text: "203.0.113.1"},
+		{name: "pending_wide_mismatch", keys: []string{"3", "j", "j", "a"}, text: "203.0.113.1\r"},
+		{name: "pending_reject_reason", keys: []string{"3", "r"}, text: "scanner in qa lab"},
+		{name: "pending_approve_all", keys: []string{"3", "A"}},
+		{name: "decisions", keys: []string{"4"}},
+		{name: "decisions_rollback", keys: []string{"4", "j", "u"}},
+		{name: "audit", keys: []string{"5"}},
+		{name: "help", keys: []string{"3", "?"}},
+		{name: "audit_broken_dry_run", edit: func(s *Snapshot) { s.AuditOK, s.DryRun = false, true }, keys: []string{"5"}},
+		{name: "empty", edit: func(s *Snapshot) { *s = Snapshot{Taken: s.Taken, Mode: "attached", Source: "/run/phantomsoc.sock"} }, keys: []string{"3"}},
+		{name: "disconnected", msgs: []tea.Msg{snapshotMsg{err: errors.New("dial unix /run/phantomsoc.sock: connection refused")}}},
+		{name: "action_failed", keys: []string{"3"}, msgs: []tea.Msg{actionMsg{err: errors.New("approve block 198.51.100.7: gw1: nft: permission denied")}}},
+	}
+	for _, size := range [][2]int{{80, 24}, {132, 40}} {
+		for _, tc := range tests {
+			t.Run(fmt.Sprintf("%s_%dx%d", tc.name, size[0], size[1]), func(t *testing.T) {
+				fx := newFixture()
+				if tc.edit != nil {
+					tc.edit(&fx.snap)
+				}
+				m := loaded(t, fx, size[0], size[1])
+				for _, k := range tc.keys {
+					m.Update(press(k))
+				}
+				for _, r := range tc.text {
+					if r == '\r' {
+						m.Update(press("enter"))
+						continue
+					}
+					m.Update(press(string(r)))
+				}
+				for _, msg := range tc.msgs {
+					m.Update(msg)
+				}
+				got := screen(m)
+				checkFits(t, got, size[0], size[1])
+				golden.RequireEqual(t, got)
+			})
+		}
+	}
+}
+
+// checkFits fails when a frame would scroll or wrap the terminal.
+func checkFits(t *testing.T, frame string, w, h int) {
+	t.Helper()
+	ls := lines(frame, 1<<20)
+	if len(ls) > h {
+		t.Errorf("frame has %d lines, want at most %d", len(ls), h)
+	}
+	for i, l := range ls {
+		if n := ansi.StringWidth(l); n > w {
+			t.Errorf("line %d is %d cells wide, want at most %d: %q", i+1, n, w, l)
+		}
+	}
+}
