@@ -87,22 +87,7 @@ func BenchmarkAutoDecisionToKernel(b *testing.B) {
 func BenchmarkReconcile100k(b *testing.B) {
 	const n = 100_000
 	tp := nstest.New(b)
-	db, err := store.Open(filepath.Join(b.TempDir(), "ps.db"), store.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	now := time.Now()
-	for i := 0; i < n; i += 10_000 {
-		var ch engine.Change
-		for j := i; j < i+10_000; j++ {
-			ch.Decisions = append(ch.Decisions, engine.Decision{ID: fmt.Sprintf("dm-%08d", j+1), Time: now, Action: engine.ActionBlock,
-				Target: nthAddr(j), TTL: time.Hour, Expires: now.Add(time.Hour), State: engine.StateActive})
-		}
-		if err := db.Record(b.Context(), &ch); err != nil {
-			b.Fatal(err)
-		}
-	}
+	db := storeWithBlocks(b, n)
 	be, err := netlink.New(layout(), nstest.Path(tp.Gateway))
 	if err != nil {
 		b.Fatal(err)
@@ -157,20 +142,7 @@ func BenchmarkReconcile100k(b *testing.B) {
 func BenchmarkReadBack100k(b *testing.B) {
 	const n = 100_000
 	tp := nstest.New(b)
-	db, err := store.Open(filepath.Join(b.TempDir(), "ps.db"), store.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	now := time.Now()
-	var ch engine.Change
-	for j := range n {
-		ch.Decisions = append(ch.Decisions, engine.Decision{ID: fmt.Sprintf("dm-%08d", j+1), Time: now, Action: engine.ActionBlock,
-			Target: nthAddr(j), TTL: time.Hour, Expires: now.Add(time.Hour), State: engine.StateActive})
-	}
-	if err := db.Record(b.Context(), &ch); err != nil {
-		b.Fatal(err)
-	}
+	db := storeWithBlocks(b, n)
 	be, err := netlink.New(layout(), nstest.Path(tp.Gateway))
 	if err != nil {
 		b.Fatal(err)
@@ -193,4 +165,27 @@ func BenchmarkReadBack100k(b *testing.B) {
 		b.StartTimer()
 		enf.Reconcile(b.Context())
 	}
+}
+
+// storeWithBlocks is a database holding n active one-hour blocks of
+// 10.0.0.0/8 hosts, closed when b ends.
+func storeWithBlocks(b *testing.B, n int) *store.DB {
+	b.Helper()
+	db, err := store.Open(filepath.Join(b.TempDir(), "ps.db"), store.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	now := time.Now()
+	for i := 0; i < n; i += 10_000 {
+		var ch engine.Change
+		for j := i; j < min(n, i+10_000); j++ {
+			ch.Decisions = append(ch.Decisions, engine.Decision{ID: fmt.Sprintf("dm-%08d", j+1), Time: now, Action: engine.ActionBlock,
+				Target: nthAddr(j), TTL: time.Hour, Expires: now.Add(time.Hour), State: engine.StateActive})
+		}
+		if err := db.Record(b.Context(), &ch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return db
 }

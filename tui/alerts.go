@@ -100,14 +100,7 @@ func (v *alerts) resort() {
 		}
 		return cmp.Or(cmp.Compare(b.Risk, a.Risk), b.Time.Compare(a.Time))
 	})
-	for i, idx := range v.order {
-		if as[idx].ID == v.selID {
-			v.sel.pos = i
-			break
-		}
-	}
-	v.sel.clamp(len(v.order), v.rowsH())
-	v.remember()
+	v.sel.follow(len(v.order), v.rowsH(), v.id, &v.selID)
 }
 
 func compareSource(a, b *engine.Alert) int {
@@ -117,11 +110,9 @@ func compareSource(a, b *engine.Alert) int {
 	return strings.Compare(alertSource(a), alertSource(b))
 }
 
-func (v *alerts) remember() {
-	if len(v.order) > 0 {
-		v.selID = v.snap.Alerts[v.order[v.sel.pos]].ID
-	}
-}
+func (v *alerts) id(i int) string { return v.snap.Alerts[v.order[i]].ID }
+
+func (v *alerts) remember() { v.sel.remember(len(v.order), v.id, &v.selID) }
 
 // alertSource names what an alert blames: the address, else the campaign's
 // prefixes, else its key.

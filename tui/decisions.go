@@ -66,21 +66,12 @@ func (v *decisions) rowsH() int { return max(1, v.listRows()-2) }
 
 func (v *decisions) SetSnapshot(s *Snapshot, now time.Time) {
 	v.snap, v.now = s, now
-	for i := range s.Active {
-		if s.Active[i].Decision.ID == v.selID {
-			v.sel.pos = i
-			break
-		}
-	}
-	v.sel.clamp(v.n(), v.rowsH())
-	v.remember()
+	v.sel.follow(v.n(), v.rowsH(), v.id, &v.selID)
 }
 
-func (v *decisions) remember() {
-	if v.n() > 0 {
-		v.selID = v.snap.Active[v.sel.pos].Decision.ID
-	}
-}
+func (v *decisions) id(i int) string { return v.snap.Active[i].Decision.ID }
+
+func (v *decisions) remember() { v.sel.remember(v.n(), v.id, &v.selID) }
 
 func (v *decisions) KeyMap() help.KeyMap {
 	if v.prompt.active() {

@@ -139,6 +139,27 @@ func (c *cursor) clamp(n, h int) {
 	c.top = max(0, min(c.top, n-h))
 }
 
+// follow keeps the selection on the item the analyst had selected (by ID)
+// when a new snapshot reorders or changes the list of n items, whose IDs id
+// returns, and records the selected ID again.
+func (c *cursor) follow(n, h int, id func(int) string, selID *string) {
+	for i := range n {
+		if id(i) == *selID {
+			c.pos = i
+			break
+		}
+	}
+	c.clamp(n, h)
+	c.remember(n, id, selID)
+}
+
+// remember records the selected item's ID.
+func (c *cursor) remember(n int, id func(int) string, selID *string) {
+	if n > 0 {
+		*selID = id(c.pos)
+	}
+}
+
 // window is the range of rows to draw.
 func (c *cursor) window(n, h int) (int, int) {
 	return c.top, min(n, c.top+max(0, h))

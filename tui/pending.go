@@ -63,21 +63,12 @@ func (v *pending) rowsH() int { return max(1, v.listRows()-2) }
 
 func (v *pending) SetSnapshot(s *Snapshot, _ time.Time) {
 	v.snap = s
-	for i := range s.Pending {
-		if s.Pending[i].Decision.ID == v.selID {
-			v.sel.pos = i
-			break
-		}
-	}
-	v.sel.clamp(v.n(), v.rowsH())
-	v.remember()
+	v.sel.follow(v.n(), v.rowsH(), v.id, &v.selID)
 }
 
-func (v *pending) remember() {
-	if v.n() > 0 {
-		v.selID = v.snap.Pending[v.sel.pos].Decision.ID
-	}
-}
+func (v *pending) id(i int) string { return v.snap.Pending[i].Decision.ID }
+
+func (v *pending) remember() { v.sel.remember(v.n(), v.id, &v.selID) }
 
 func (v *pending) KeyMap() help.KeyMap {
 	if v.prompt.active() {
