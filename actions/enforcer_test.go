@@ -587,3 +587,34 @@ func TestReconcileBeforeLoadTouchesNothing(t *testing.T) {
 		t.Fatal("a reconcile before Load lifted an active block")
 	}
 }
+
+func TestExtendRefreshesTheKernelTimeout(t *testing.T) {
+	r := newRig(t, actions.Options{})
+	ctx := t.Context()
+	res, err := r.enf.Submit(ctx, actions.Request{Actor: "test", Type: engine.ActionBlock, Target: nstest.Attacker2, TTL: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.enf.Extend(ctx, res.Decision.ID, 2*time.Hour, "test"); err != nil {
+		t.Fatal(err)
+	}
+	b, err := netlink.New(layout(), nstest.Path(r.tp.Gateway))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	st, err := b.List(ctx)
+	if err != nil || len(st.Elements) != 1 || st.Elements[0].Expires < 2*time.Hour {
+		t.Fatalf("after extending by 2h: %+v, %v; want one element with over 2h left", st, err)
+	}
+	d, err := r.db.Decision(res.Decision.ID)
+	if err != nil || d.Expires.Sub(res.Decision.Expires) != 2*time.Hour {
+		t.Fatalf("stored decision = %+v, %v; want its expiry 2h later", d, err)
+	}
+	if !hasAudit(r.audit(t), actions.AuditExtended, res.Decision.ID) {
+		t.Error("no audit record of the extension")
+	}
+	if _, err := r.enf.Extend(ctx, "dm-99999999", time.Hour, "test"); err == nil {
+		t.Error("extending an unknown decision succeeded")
+	}
+}

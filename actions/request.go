@@ -423,3 +423,40 @@ func (e *Enforcer) Health() []Health {
 	}
 	return out
 }
+
+// AuditExtended records an analyst lengthening an active decision.
+const AuditExtended = "decision.extended"
+
+// Extend lengthens an active decision by d from its current expiry (from now
+// when that has passed) and refreshes its elements' kernel timeouts.
+func (e *Enforcer) Extend(ctx context.Context, id string, by time.Duration, actor string) (Result, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	d, ok := e.live[id]
+	if !ok || d.State != engine.StateActive {
+		return Result{}, fmt.Errorf("decision %s: not active", id)
+	}
+	if d.Expires.IsZero() {
+		return Result{}, fmt.Errorf("decision %s is permanent", id)
+	}
+	if by <= 0 || by > MaxTTL {
+		return Result{}, fmt.Errorf("extend by %s: want more than 0 and at most %s", by, MaxTTL)
+	}
+	now := e.opts.Now()
+	prev := *d
+	from := d.Expires
+	if from.Before(now) {
+		from = now
+	}
+	d.Expires = from.Add(by)
+	d.TTL = d.Expires.Sub(d.Time)
+	ch := engine.Change{Decisions: []engine.Decision{*d}, Notes: []engine.AuditNote{{Time: now, Actor: actor, Action: AuditExtended, Subject: id,
+		Detail: map[string]any{"target": d.TargetString(), "action": d.Action, "by": by.String(), "expires": d.Expires}}}}
+	if err := e.journal.Record(ctx, &ch); err != nil {
+		*d = prev
+		return Result{}, err
+	}
+	e.put(d)
+	err := e.plan(ctx, []*engine.Decision{d}, actor)
+	return Result{Decision: *d, Enforcements: e.states(id)}, err
+}

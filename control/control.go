@@ -35,6 +35,8 @@ type Status struct {
 	engine.Stats
 	// LatencyP99 is the arrival-to-durable-decision p99 upper bound.
 	LatencyP99 string `json:"latency_p99"`
+	// Queues are the pipeline stages' input queues.
+	Queues []engine.Queue `json:"queues,omitempty"`
 }
 
 // StatusFunc reports the current status; it must be safe to call from any

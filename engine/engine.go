@@ -23,6 +23,10 @@ type Options struct {
 	// when the writer falls behind.
 	GroupCommit int
 	Logger      *slog.Logger
+	// Tap, when set, sees every event that passed dedup, enriched, on the
+	// process goroutine: it must copy what it keeps and never block (the
+	// console's live view keeps a ring of recent events).
+	Tap func(ev *Event)
 }
 
 // Engine moves batches from sources through the pipeline to the store:
@@ -37,6 +41,29 @@ type Engine struct {
 	log     *slog.Logger
 	stats   statsCounters
 	latency *Histogram
+	// in and commits are the running stages' input queues, for Queues.
+	in      atomic.Pointer[chan Batch]
+	commits atomic.Pointer[chan *Commit]
+}
+
+// Queue is one stage's input queue: how many batches wait in it. A queue
+// that stays full is backpressure; the engine never drops.
+type Queue struct {
+	Stage string `json:"stage"`
+	Depth int    `json:"depth"`
+	Cap   int    `json:"cap"`
+}
+
+// Queues reports the depth of each stage's input queue while Run runs.
+func (e *Engine) Queues() []Queue {
+	var out []Queue
+	if p := e.in.Load(); p != nil {
+		out = append(out, Queue{Stage: "process", Depth: len(*p), Cap: cap(*p)})
+	}
+	if p := e.commits.Load(); p != nil {
+		out = append(out, Queue{Stage: "store", Depth: len(*p), Cap: cap(*p)})
+	}
+	return out
 }
 
 type statsCounters struct {
@@ -85,6 +112,8 @@ func (e *Engine) Run(ctx context.Context) error {
 
 	in := make(chan Batch, e.o.Queue)
 	commits := make(chan *Commit, e.o.Queue)
+	e.in.Store(&in)
+	e.commits.Store(&commits)
 
 	var wg sync.WaitGroup
 	var srcWG sync.WaitGroup
@@ -146,6 +175,9 @@ func (e *Engine) process(b Batch) *Commit {
 		if out.Duplicate {
 			st.Deduped++
 			continue
+		}
+		if e.o.Tap != nil {
+			e.o.Tap(ev)
 		}
 		if ev.Indicator {
 			st.Indicators++

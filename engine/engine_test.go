@@ -318,3 +318,40 @@ func TestPipelineIDs(t *testing.T) {
 		}
 	}
 }
+
+// TestEngineTapSeesEachEventOnce: the console's tap gets every event that
+// passed dedup, in order, and none that dedup folded.
+func TestEngineTapSeesEachEventOnce(t *testing.T) {
+	ev := fail("198.51.100.7", 1)
+	other := fail("198.51.100.8", 2)
+	batches := []Batch{{Lines: 3, Events: []Event{ev, ev, other}}}
+	var seen []netip.Addr
+	e, err := New(Options{Sources: []Source{&sliceSource{batches: batches}}, Pipeline: newTestPipeline(t, 2*time.Second), Store: &memStore{},
+		Tap: func(ev *Event) { seen = append(seen, ev.Source) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Run(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 2 || seen[0] != ev.Source || seen[1] != other.Source {
+		t.Fatalf("tap saw %v, want %s then %s", seen, ev.Source, other.Source)
+	}
+}
+
+func TestEngineReportsItsQueues(t *testing.T) {
+	e, err := New(Options{Sources: []Source{&sliceSource{}}, Pipeline: newTestPipeline(t, 0), Store: &memStore{}, Queue: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q := e.Queues(); len(q) != 0 {
+		t.Fatalf("queues before Run = %+v, want none", q)
+	}
+	if err := e.Run(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	q := e.Queues()
+	if len(q) != 2 || q[0].Stage != "process" || q[0].Cap != 3 || q[1].Stage != "store" || q[1].Depth != 0 {
+		t.Fatalf("queues = %+v, want process and store, capacity 3, drained", q)
+	}
+}

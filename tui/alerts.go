@@ -271,7 +271,7 @@ func (v *alerts) detailLines(a engine.Alert) []string {
 	}
 	out = append(out, v.st.Label.Render(fmt.Sprintf("Evidence (%d of %d events)", len(a.Evidence), a.Count)))
 	for _, ev := range a.Evidence {
-		raw := ev.Raw
+		raw := printable(ev.Raw)
 		if raw == "" {
 			raw = fmt.Sprintf("%s %s %s", clock(ev.Time), ev.Type, ev.Source)
 		}

@@ -55,23 +55,47 @@ func largeSnapshot() Snapshot {
 	return s
 }
 
-type staticConsole struct{ s Snapshot }
+type staticConsole struct {
+	s  Snapshot
+	ev []LiveEvent
+}
 
 func (c staticConsole) Snapshot(context.Context) (Snapshot, error) { return c.s, nil }
 func (staticConsole) Approve(context.Context, string) error        { return nil }
 func (staticConsole) Reject(context.Context, string, string) error { return nil }
 func (staticConsole) Rollback(context.Context, string) error       { return nil }
 
+func (c staticConsole) Events(_ context.Context, after uint64) ([]LiveEvent, error) {
+	for i, le := range c.ev {
+		if le.Seq > after {
+			return c.ev[i:], nil
+		}
+	}
+	return nil, nil
+}
+
+// largeEvents is a full live buffer: liveCap events of the fixture's mix.
+func largeEvents() []LiveEvent {
+	evs := make([]LiveEvent, liveCap)
+	for i := range evs {
+		evs[i] = LiveEvent{Seq: uint64(i + 1), Event: fixtureEvent(i)}
+	}
+	return evs
+}
+
 // BenchmarkView is the cost of drawing one frame at 132×40: what every
 // changed frame costs the console, whatever the event rate.
 func BenchmarkView(b *testing.B) {
-	c := staticConsole{largeSnapshot()}
+	c := staticConsole{largeSnapshot(), largeEvents()}
 	for _, tc := range []struct{ name, key string }{
-		{"overview", "1"}, {"alerts", "2"}, {"pending", "3"}, {"decisions", "4"}, {"audit", "5"},
+		{"overview", "1"}, {"events", "2"}, {"alerts", "3"}, {"pending", "4"}, {"decisions", "5"}, {"audit", "6"},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			m := loaded(b, c, 132, 40)
 			m.Update(press(tc.key))
+			if n := len(m.live.buf); n != liveCap {
+				b.Fatalf("live view holds %d events, want %d", n, liveCap)
+			}
 			b.ReportAllocs()
 			for b.Loop() {
 				m.dirty = true
@@ -94,11 +118,39 @@ func BenchmarkView(b *testing.B) {
 // sorting, re-finding selections, clamping.
 func BenchmarkSnapshotUpdate(b *testing.B) {
 	s := largeSnapshot()
-	m := loaded(b, staticConsole{s}, 132, 40)
-	m.Update(press("2"))
+	m := loaded(b, staticConsole{s: s}, 132, 40)
+	m.Update(press("3"))
 	msg := snapshotMsg{snap: s}
 	b.ReportAllocs()
 	for b.Loop() {
 		m.Update(msg)
 	}
+}
+
+// BenchmarkEventsIngest is the cost of taking in one poll's worth of live
+// events into a full, filtered buffer: matching, dropping the oldest,
+// keeping the window in place.
+func BenchmarkEventsIngest(b *testing.B) {
+	const batch = 500
+	st := NewStyles()
+	v := newEvents(&st)
+	v.SetSize(132, 37)
+	f, err := parseFilter("source:203.0.113.0/24 type:ssh.auth failed")
+	if err != nil {
+		b.Fatal(err)
+	}
+	v.setFilter(f)
+	evs := largeEvents()
+	v.add(evs, nil)
+	next := make([]LiveEvent, batch)
+	seq := uint64(len(evs))
+	b.ReportAllocs()
+	for b.Loop() {
+		for i := range next {
+			seq++
+			next[i] = LiveEvent{Seq: seq, Event: evs[int(seq)%len(evs)].Event}
+		}
+		v.add(next, nil)
+	}
+	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "events/s")
 }

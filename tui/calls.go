@@ -15,6 +15,13 @@ type snapshotMsg struct {
 	err  error
 }
 
+// eventsMsg carries the result of one Events call: the live events
+// numbered above after.
+type eventsMsg struct {
+	events []LiveEvent
+	err    error
+}
+
 // pollMsg asks for the next snapshot; seq lets the root drop a poll that an
 // immediate refresh has made redundant.
 type pollMsg struct{ seq int }
@@ -47,6 +54,19 @@ func (k caller) snapshot() tea.Cmd {
 		defer cancel()
 		s, err := k.c.Snapshot(ctx)
 		return snapshotMsg{snap: s, err: err}
+	}
+}
+
+// events asks for the live events numbered above after.
+func (k caller) events(after uint64) tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := k.ctx()
+		defer cancel()
+		evs, err := k.c.Events(ctx, after)
+		if err != nil {
+			return eventsMsg{err: fmt.Errorf("events: %w", err)}
+		}
+		return eventsMsg{events: evs}
 	}
 }
 

@@ -26,6 +26,20 @@ type Console interface {
 	Reject(ctx context.Context, id, reason string) error
 	// Rollback removes an active decision from every gateway now.
 	Rollback(ctx context.Context, id string) error
+	// Events returns the retained recent events numbered above after,
+	// oldest first: the live view asks for what is new since its last
+	// call (0 before the first). Numbering starts at 1. Events older than
+	// the retained window (a few thousand) are gone from the live view,
+	// never from the pipeline. When after is beyond the newest number the
+	// engine has restarted and counts from 1 again: it answers from its
+	// oldest retained event, and the view starts over from there.
+	Events(ctx context.Context, after uint64) ([]LiveEvent, error)
+}
+
+// LiveEvent is one event of the live stream, numbered in arrival order.
+type LiveEvent struct {
+	Seq   uint64
+	Event engine.Event
 }
 
 // Snapshot is one consistent-enough view of the engine for the screen.

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/netip"
@@ -29,10 +30,50 @@ type fixture struct {
 	rejected  map[string]string
 	rolled    []string
 	failCalls int
+
+	// events is what the console retains of the live stream, oldest
+	// first; next numbers the next event added.
+	events []LiveEvent
+	next   uint64
 }
 
 func newFixture() *fixture {
-	return &fixture{snap: fixtureSnapshot(), rejected: map[string]string{}}
+	f := &fixture{snap: fixtureSnapshot(), rejected: map[string]string{}, next: 1}
+	for i := range fixtureEventCount {
+		f.addEvents(fixtureEvent(i))
+	}
+	return f
+}
+
+func (f *fixture) Events(_ context.Context, after uint64) ([]LiveEvent, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return nil, f.err
+	}
+	i, _ := slices.BinarySearchFunc(f.events, after+1, func(le LiveEvent, seq uint64) int { return cmp.Compare(le.Seq, seq) })
+	return slices.Clone(f.events[i:]), nil
+}
+
+// addEvents numbers evs and retains them, as the engine feeds the live
+// stream between two polls.
+func (f *fixture) addEvents(evs ...engine.Event) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, ev := range evs {
+		f.events = append(f.events, LiveEvent{Seq: f.next, Event: ev})
+		f.next++
+	}
+}
+
+// retain keeps only the newest n events, as a console whose live window
+// moved on before the TUI asked again: the rest become a gap.
+func (f *fixture) retain(n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.events) > n {
+		f.events = slices.Clone(f.events[len(f.events)-n:])
+	}
 }
 
 func (f *fixture) Snapshot(context.Context) (Snapshot, error) {
@@ -270,5 +311,76 @@ func fixtureSnapshot() Snapshot {
 			{Source: "2001:db8::bad", Count: 311},
 			{Source: "192.0.2.55", Count: 9},
 		},
+	}
+}
+
+// fixtureEventCount is how many events the fixture starts with: more than
+// a 132×40 list shows, so following scrolls.
+const fixtureEventCount = 45
+
+// fixtureEvent is the i-th event of a repeating mix: SSH failures from a
+// /24 campaign and one brute forcer, an unresolved host name, a Suricata
+// alert on an enriched asset, and non-indicators. The stream ends 7s
+// before t0, one event every 7s; events past fixtureEventCount come later.
+func fixtureEvent(i int) engine.Event {
+	at := t0.Add(time.Duration(i-fixtureEventCount) * 7 * time.Second)
+	stamp := at.Format(time.Stamp)
+	line := int64(1000 + i)
+	ssh := func(typ string, indicator bool, src netip.Addr, port uint16, user, pattern, msg string) engine.Event {
+		return engine.Event{
+			Time: at, Type: typ, Indicator: indicator, Source: src, SourcePort: port, Host: "web1",
+			Program: "sshd", PID: 811, User: user, Pattern: pattern, Origin: "/var/log/auth.log", Line: line,
+			Raw: fmt.Sprintf("%s web1 sshd[811]: %s", stamp, msg),
+		}
+	}
+	campaign := netip.AddrFrom4([4]byte{203, 0, 113, byte(10 + i)})
+	port := uint16(40000 + i)
+	switch (i + 1) % 7 {
+	case 0:
+		ev := ssh(engine.TypeSSHAuthFailure, true, campaign, port, "root", "failed_password",
+			fmt.Sprintf("Failed password for root from %s port %d ssh2", campaign, port))
+		ev.Method = "password"
+		return ev
+	case 1:
+		return ssh(engine.TypeSSHInvalidUser, true, addr("198.51.100.7"), port, "admin", "invalid_user",
+			fmt.Sprintf("Invalid user admin from 198.51.100.7 port %d", port))
+	case 2:
+		ev := ssh(engine.TypeSSHAuthFailure, true, campaign, port, "oracle", "failed_password",
+			fmt.Sprintf("Failed password for invalid user oracle from %s port %d ssh2", campaign, port))
+		ev.Method = "password"
+		if i%3 == 1 {
+			ev.Count = 3
+			ev.Raw = fmt.Sprintf("%s web1 sshd[811]: message repeated 3 times: [ Failed password for invalid user oracle from %s port %d ssh2]", stamp, campaign, port)
+		}
+		return ev
+	case 3:
+		return engine.Event{
+			Time: at, Type: engine.TypeIDSAlert, Indicator: true,
+			Source: addr("2001:db8::bad"), SourcePort: 51234, Dest: addr("2001:db8:1::10"), DestPort: 443, Proto: "TCP",
+			Host: "ids1", Pattern: "eve.alert",
+			Signature: "ET EXPLOIT Apache Struts RCE attempt", SignatureID: 2024897,
+			Category: "Attempted Administrator Privilege Gain", Severity: 1,
+			Origin: "/var/log/suricata/eve.json", Line: line,
+			Raw: fmt.Sprintf(`{"timestamp":"%s","event_type":"alert","src_ip":"2001:db8::bad","src_port":51234,`+
+				`"dest_ip":"2001:db8:1::10","dest_port":443,"proto":"TCP","alert":{"signature_id":2024897,`+
+				`"signature":"ET EXPLOIT Apache Struts RCE attempt","category":"Attempted Administrator Privilege Gain","severity":1}}`,
+				at.Format("2006-01-02T15:04:05.000000-0700")),
+			Asset: &engine.Asset{Name: "api1", Role: "api", Criticality: 5, Exposure: "internet"},
+			Geo:   &engine.Geo{Country: "NL", ASN: 64496, Org: "Example Transit"},
+		}
+	case 4:
+		return ssh(engine.TypeSSHConnection, false, addr("192.0.2.55"), port, "", "connection_from",
+			fmt.Sprintf("Connection from 192.0.2.55 port %d on 192.0.2.10 port 22 rdomain \"\"", port))
+	case 5:
+		ev := ssh(engine.TypeSSHPreauthClose, true, netip.Addr{}, 0, "", "closed_preauth",
+			"Connection closed by scanner.example.net port 22 [preauth]")
+		ev.SourceHost = "scanner.example.net"
+		return ev
+	}
+	return engine.Event{
+		Time: at, Type: engine.TypeIDSFlow, Source: addr("198.51.100.20"), SourcePort: port,
+		Dest: addr("192.0.2.10"), DestPort: 80, Proto: "TCP", Host: "ids1", Pattern: "eve.flow",
+		Origin: "/var/log/suricata/eve.json", Line: line,
+		Raw: fmt.Sprintf(`{"event_type":"flow","src_ip":"198.51.100.20","src_port":%d,"dest_ip":"192.0.2.10","dest_port":80,"proto":"TCP"}`, port),
 	}
 }

@@ -114,22 +114,22 @@ func TestFlows(t *testing.T) {
 		run  func(f *flow)
 	}{
 		{name: "approve moves to active", run: func(f *flow) {
-			f.keys("3", "a")
+			f.keys("4", "a")
 			f.until("Approve(D0101)", func() bool {
 				approved, _, _, _, _ := f.fx.state()
 				return slices.Equal(approved, []string{"D0101"})
 			})
-			f.waitScreen("pending shrink", contains("[3 Pending 2]", "✓ approved block 198.51.100.7"))
-			f.keys("4")
-			f.waitScreen("decision active", contains("[4 Active 3]", "198.51.100.7"))
+			f.waitScreen("pending shrink", contains("[4 Pending 2]", "✓ approved block 198.51.100.7"))
 			f.keys("5")
+			f.waitScreen("decision active", contains("[5 Active 3]", "198.51.100.7"))
+			f.keys("6")
 			f.waitScreen("audit record", contains("alice", "approve", "D0101 198.51.100.7"))
 			if got := f.quit(); !strings.Contains(got, "D0101 198.51.100.7") {
 				t.Errorf("final screen lacks the audit record:\n%s", got)
 			}
 		}},
 		{name: "reject with typed reason", run: func(f *flow) {
-			f.keys("3", "j", "r")
+			f.keys("4", "j", "r")
 			f.waitScreen("reason prompt", contains("reason for rejecting rate-limit 2001:db8::bad"))
 			// q and digits are text while the prompt is open, not commands.
 			f.typeText("scanner in qa lab 2")
@@ -138,11 +138,11 @@ func TestFlows(t *testing.T) {
 				_, rejected, _, _, _ := f.fx.state()
 				return rejected["D0102"] == "scanner in qa lab 2"
 			})
-			f.waitScreen("pending shrink", contains("[3 Pending 2]", "✓ rejected rate-limit 2001:db8::bad"))
+			f.waitScreen("pending shrink", contains("[4 Pending 2]", "✓ rejected rate-limit 2001:db8::bad"))
 			f.quit()
 		}},
 		{name: "rollback after confirmation", run: func(f *flow) {
-			f.keys("4", "u")
+			f.keys("5", "u")
 			f.waitScreen("confirmation", contains("? roll back block 198.51.100.23 on all now [y/n]"))
 			f.keys("n")
 			f.waitScreen("prompt closed", func(s string) bool { return !strings.Contains(s, "roll back") })
@@ -154,14 +154,14 @@ func TestFlows(t *testing.T) {
 				_, _, rolled, _, _ := f.fx.state()
 				return slices.Equal(rolled, []string{"D0090"})
 			})
-			f.waitScreen("decision gone", contains("[4 Active 1]", "✓ rolled back block 198.51.100.23"))
+			f.waitScreen("decision gone", contains("[5 Active 1]", "✓ rolled back block 198.51.100.23"))
 			// Its countdown (10m05s) went with it.
 			if got := f.quit(); strings.Contains(got, "10m05s") {
 				t.Errorf("rolled-back decision still listed:\n%s", got)
 			}
 		}},
 		{name: "wide needs typed target", run: func(f *flow) {
-			f.keys("3", "j", "j", "a")
+			f.keys("4", "j", "j", "a")
 			f.waitScreen("typed prompt", contains("WIDE block 203.0.113.0/24: type 203.0.113.0/24"))
 			f.keys("y", "enter")
 			f.waitScreen("mismatch", contains("does not match"))
@@ -181,7 +181,7 @@ func TestFlows(t *testing.T) {
 			f.quit()
 		}},
 		{name: "approve all skips wide unless typed", run: func(f *flow) {
-			f.keys("3", "A")
+			f.keys("4", "A")
 			f.waitScreen("confirmation", contains("approve all 2 pending shown"))
 			f.keys("y")
 			f.waitScreen("wide asks", contains("WIDE block 203.0.113.0/24"))
@@ -190,11 +190,53 @@ func TestFlows(t *testing.T) {
 				approved, _, _, _, _ := f.fx.state()
 				return slices.Equal(approved, []string{"D0101", "D0102"})
 			})
-			f.waitScreen("only wide left", contains("[3 Pending 1]"))
+			f.waitScreen("only wide left", contains("[4 Pending 1]"))
 			f.quit()
 			if approved, _, _, _, _ := f.fx.state(); slices.Contains(approved, "D0103") {
 				t.Errorf("wide decision approved without its typed target")
 			}
+		}},
+		{name: "filter events", run: func(f *flow) {
+			f.keys("2", "/")
+			f.typeText("source:203.0.113.0/24 type:ssh.auth.failure")
+			f.keys("enter")
+			f.waitScreen("filtered", contains("filter: source:203.0.113.0/24 type:ssh.auth.failure · 13 of 45 match"))
+			rows := eventRows(f.p.screen())
+			if len(rows) != 13 {
+				t.Errorf("filtered list shows %d events, want 13:\n%s", len(rows), f.p.screen())
+			}
+			for _, r := range rows {
+				if !strings.Contains(r, "ssh.auth.failure") || !strings.Contains(r, "203.0.113.") {
+					t.Errorf("filtered list shows %q", r)
+				}
+			}
+			// A new match shows up under the filter; the rest stay out.
+			addMore(7)(f.fx)
+			f.waitScreen("new match", contains("15 of 52 match"))
+			f.keys("/", "enter")
+			f.waitScreen("filter cleared", func(s string) bool {
+				return !strings.Contains(s, "filter:") && strings.Contains(s, "198.51.100.7") && strings.Contains(s, "scanner.example.net")
+			})
+			f.quit()
+		}},
+		{name: "pause", run: func(f *flow) {
+			f.keys("2")
+			f.waitScreen("following", contains("following · 45 kept", "› 11:59:53 ids.alert"))
+			f.keys("p")
+			f.waitScreen("paused", contains("PAUSED — 0 new"))
+			before := eventRows(f.p.screen())
+			addMore(5)(f.fx)
+			f.waitScreen("new events counted", contains("PAUSED — 5 new", "50 kept"))
+			if after := eventRows(f.p.screen()); !slices.Equal(after, before) {
+				t.Errorf("paused list moved:\nbefore %q\nafter  %q", before, after)
+			}
+			f.keys("p")
+			f.waitScreen("following the tail", func(s string) bool {
+				rows := eventRows(s)
+				return strings.Contains(s, "following · 50 kept") && len(rows) > 0 &&
+					strings.HasPrefix(rows[len(rows)-1], "› 12:00:28 ssh.auth.invalid_user")
+			})
+			f.quit()
 		}},
 		{name: "disconnected then recovers", run: func(f *flow) {
 			f.fx.setErr(errors.New("dial unix /run/phantomsoc.sock: connection refused"))
@@ -215,4 +257,19 @@ func TestFlows(t *testing.T) {
 			tc.run(startFlow(t, newFixture()))
 		})
 	}
+}
+
+// eventRows are the event lines of the live list on screen.
+func eventRows(screen string) []string {
+	var out []string
+	for _, l := range strings.Split(screen, "\n") {
+		rest, ok := strings.CutPrefix(l, "› ")
+		if !ok {
+			rest, ok = strings.CutPrefix(l, "  ")
+		}
+		if ok && len(rest) > 8 && rest[2] == ':' && rest[5] == ':' {
+			out = append(out, l)
+		}
+	}
+	return out
 }

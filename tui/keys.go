@@ -19,7 +19,7 @@ func newGlobalKeys() globalKeys {
 	return globalKeys{
 		Next:      key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next view")),
 		Prev:      key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous view")),
-		Jump:      key.NewBinding(key.WithKeys("1", "2", "3", "4", "5"), key.WithHelp("1-5", "go to view")),
+		Jump:      key.NewBinding(key.WithKeys("1", "2", "3", "4", "5", "6"), key.WithHelp("1-6", "go to view")),
 		Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Quit:      key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
 		Interrupt: key.NewBinding(key.WithKeys("ctrl+c")),
@@ -82,6 +82,30 @@ func newOverviewKeys() overviewKeys { return overviewKeys{} }
 
 func (overviewKeys) ShortHelp() []key.Binding  { return nil }
 func (overviewKeys) FullHelp() [][]key.Binding { return nil }
+
+// eventKeys: the live stream scrolls, pauses, filters and opens one event.
+type eventKeys struct {
+	navKeys
+	Pause, Filter, Open, Back key.Binding
+}
+
+func newEventKeys() eventKeys {
+	return eventKeys{
+		navKeys: newNavKeys(),
+		Pause:   key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "pause")),
+		Filter:  key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
+		Open:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "detail")),
+		Back:    key.NewBinding(key.WithKeys("esc", "backspace"), key.WithHelp("esc", "back")),
+	}
+}
+
+func (k eventKeys) ShortHelp() []key.Binding {
+	return []key.Binding{k.Up, k.Down, k.Pause, k.Filter, k.Open, k.Back}
+}
+
+func (k eventKeys) FullHelp() [][]key.Binding {
+	return [][]key.Binding{k.column(), {k.Pause, k.Filter, k.Open, k.Back}}
+}
 
 type alertKeys struct {
 	navKeys

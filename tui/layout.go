@@ -275,3 +275,42 @@ func splitPane(st *Styles, w, h, listRows int, list, detail func(w, h int) []str
 	}
 	return out
 }
+
+// clipLeft cuts s to w cells from the left, keeping its end: a path's
+// file name and line number say more than its directories.
+func clipLeft(s string, w int) string {
+	if w <= 0 {
+		return ""
+	}
+	if n := ansi.StringWidth(s); n > w {
+		return ansi.TruncateLeft(s, n-w+1, "…")
+	}
+	return s
+}
+
+// printable replaces control characters with U+FFFD. Log lines and the
+// fields parsed from them are written by whoever attacks us: an escape
+// sequence in a user name must not reach the analyst's terminal.
+func printable(s string) string {
+	clean := true
+	for _, r := range s {
+		if isControl(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if r == '\t' {
+			return ' '
+		}
+		if isControl(r) {
+			return '\uFFFD'
+		}
+		return r
+	}, s)
+}
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) }

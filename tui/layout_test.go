@@ -97,7 +97,7 @@ func TestCountdown(t *testing.T) {
 	m := New(newFixture(), Options{Now: func() time.Time { return now }})
 	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
 	m.Update(m.call.snapshot()())
-	m.Update(press("4"))
+	m.Update(press("5"))
 	if got := screen(m); !strings.Contains(got, "10m05s") {
 		t.Fatalf("before tick: screen lacks 10m05s:\n%s", got)
 	}

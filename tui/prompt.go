@@ -19,6 +19,9 @@ const (
 	promptTyped
 	// promptText asks for free text that must not be empty (a reason).
 	promptText
+	// promptFree asks for text that may be empty (a filter, where empty
+	// clears it).
+	promptFree
 )
 
 // prompt is the one question a view may be asking. While it is open it
@@ -32,7 +35,11 @@ type prompt struct {
 	problem  string
 	input    textinput.Model
 	keys     promptKeys
-	run      func(text string) tea.Cmd
+	// check, when set, vets the text on enter: an error keeps the prompt
+	// open with the problem shown, so the analyst fixes a typo instead of
+	// retyping.
+	check func(text string) error
+	run   func(text string) tea.Cmd
 }
 
 func newPrompt(st *Styles) prompt {
@@ -62,13 +69,21 @@ func (p *prompt) text(question string, run func(string) tea.Cmd) tea.Cmd {
 	return p.input.Focus()
 }
 
+// free asks for text that may be empty, vetted by check, running run with
+// it.
+func (p *prompt) free(question string, check func(string) error, run func(string) tea.Cmd) tea.Cmd {
+	p.open(promptFree, question, "", run)
+	p.check = check
+	return p.input.Focus()
+}
+
 func (p *prompt) open(kind promptKind, question, want string, run func(string) tea.Cmd) {
-	p.kind, p.question, p.want, p.run, p.problem = kind, question, want, run, ""
+	p.kind, p.question, p.want, p.run, p.problem, p.check = kind, question, want, run, "", nil
 	p.input.Reset()
 }
 
 func (p *prompt) close() {
-	p.kind, p.run, p.problem = promptNone, nil, ""
+	p.kind, p.run, p.problem, p.check = promptNone, nil, "", nil
 	p.input.Blur()
 	p.input.Reset()
 }
@@ -99,6 +114,12 @@ func (p *prompt) update(msg tea.Msg) tea.Cmd {
 		case p.kind == promptText && v == "":
 			p.problem = "a reason is required, or esc"
 			return nil
+		}
+		if p.check != nil {
+			if err := p.check(v); err != nil {
+				p.problem = err.Error()
+				return nil
+			}
 		}
 		run := p.run
 		p.close()

@@ -41,6 +41,9 @@ type Model struct {
 	help  help.Model
 	views []view
 	focus int
+	// live is the events view, also in views: the root feeds it what
+	// each Events call returns.
+	live *events
 
 	width, height int
 
@@ -58,6 +61,9 @@ type Model struct {
 	seq      int
 	inFlight bool
 	again    bool
+	// evInFlight: one Events call at a time, asked on the same tick as
+	// the snapshot; a slow answer skips ticks rather than piling up.
+	evInFlight bool
 
 	status    string
 	statusBad bool
@@ -84,8 +90,10 @@ func New(c Console, opts Options) *Model {
 		now:   opts.Now(),
 		dirty: true,
 	}
+	m.live = newEvents(m.st)
 	m.views = []view{
 		newOverview(m.st),
+		m.live,
 		newAlerts(m.st),
 		newPending(m.st, call),
 		newDecisions(m.st, call),
@@ -100,9 +108,15 @@ func (m *Model) Init() tea.Cmd {
 	return tea.Batch(m.fetch(), m.tick())
 }
 
+// fetch asks for a snapshot and, unless one is still on its way, the
+// events since the last one the live view holds.
 func (m *Model) fetch() tea.Cmd {
 	m.inFlight = true
-	return m.call.snapshot()
+	if m.evInFlight {
+		return m.call.snapshot()
+	}
+	m.evInFlight = true
+	return tea.Batch(m.call.snapshot(), m.call.events(m.live.after()))
 }
 
 func (m *Model) tick() tea.Cmd {
@@ -147,6 +161,10 @@ func (m *Model) update(msg tea.Msg) (tea.Cmd, bool) {
 		return m.key(msg)
 	case snapshotMsg:
 		return m.snapshot(msg), true
+	case eventsMsg:
+		m.evInFlight = false
+		changed := m.live.add(msg.events, msg.err)
+		return nil, changed && m.views[m.focus] == view(m.live)
 	case pollMsg:
 		if msg.seq != m.seq || m.inFlight {
 			return nil, false
@@ -298,12 +316,14 @@ func (m *Model) render() string {
 }
 
 // tabs is the top line: the name and the views, the focused one in
-// brackets so it reads without colour.
+// brackets so it reads without colour. When all six do not fit (80
+// columns), the name goes first: the views are what the line is for.
 func (m *Model) tabs() string {
 	var b strings.Builder
-	b.WriteString(m.st.Title.Render("phantomsoc"))
+	w := 0
 	for i, v := range m.views {
 		label := string(rune('1'+i)) + " " + v.Tab()
+		w += 1 + displayWidth(label) + 2
 		if i == m.focus {
 			label = m.st.TabOn.Render("[" + label + "]")
 		} else {
@@ -312,7 +332,13 @@ func (m *Model) tabs() string {
 		b.WriteString(" ")
 		b.WriteString(label)
 	}
-	return clip(b.String(), m.width)
+	tabs := b.String()
+	if title := "phantomsoc"; len(title)+w <= m.width {
+		tabs = m.st.Title.Render(title) + tabs
+	} else {
+		tabs = tabs[1:]
+	}
+	return clip(tabs, m.width)
 }
 
 // statusLine says whether the data is live, what the console acts as, and

@@ -45,7 +45,14 @@ func loaded(t testing.TB, c Console, w, h int) *Model {
 	m.Update(tea.WindowSizeMsg{Width: w, Height: h})
 	msg := m.call.snapshot()()
 	m.Update(msg)
+	pollEvents(m)
 	return m
+}
+
+// pollEvents feeds the model the answer to the Events call its next poll
+// would make.
+func pollEvents(m *Model) {
+	m.Update(m.call.events(m.live.after())())
 }
 
 // screen is what the terminal would show, without colour.
@@ -58,26 +65,44 @@ func TestViews(t *testing.T) {
 		edit func(*Snapshot)
 		keys []string
 		text string
+		// events changes the fixture's live stream after the keys; the
+		// model then polls it once.
+		events func(*fixture)
 		// msgs arrive after the keys.
 		msgs []tea.Msg
 	}{
 		{name: "overview"},
-		{name: "alerts", keys: []string{"2"}},
-		{name: "alerts_by_scenario", keys: []string{"2", "s", "s"}},
-		{name: "alert_detail", keys: []string{"2", "enter"}},
-		{name: "pending", keys: []string{"3"}},
-		{name: "pending_wide_prompt", keys: []string{"3", "j", "j", "a"}, text: "203.0.113.1"},
-		{name: "pending_wide_mismatch", keys: []string{"3", "j", "j", "a"}, text: "203.0.113.1\r"},
-		{name: "pending_reject_reason", keys: []string{"3", "r"}, text: "scanner in qa lab"},
-		{name: "pending_approve_all", keys: []string{"3", "A"}},
-		{name: "decisions", keys: []string{"4"}},
-		{name: "decisions_rollback", keys: []string{"4", "j", "u"}},
-		{name: "audit", keys: []string{"5"}},
-		{name: "help", keys: []string{"3", "?"}},
-		{name: "audit_broken_dry_run", edit: func(s *Snapshot) { s.AuditOK, s.DryRun = false, true }, keys: []string{"5"}},
-		{name: "empty", edit: func(s *Snapshot) { *s = Snapshot{Taken: s.Taken, Mode: "attached", Source: "/run/phantomsoc.sock"} }, keys: []string{"3"}},
+		{name: "events", keys: []string{"2"}},
+		{name: "events_paused", keys: []string{"2", "p"}, events: addMore(5)},
+		{name: "events_scrolled", keys: []string{"2", "k", "k", "k"}, events: addMore(3)},
+		{name: "events_filtered", keys: []string{"2", "/"}, text: "source:203.0.113.0/24 type:ssh.auth.failure\r"},
+		{name: "events_filter_prompt", keys: []string{"2", "/"}, text: "user:root indicator:true"},
+		{name: "events_filter_invalid", keys: []string{"2", "/"}, text: "port:22 source:203.0.113.0/33\r"},
+		{name: "events_no_match", keys: []string{"2", "/"}, text: "user:nobody\r"},
+		{name: "events_detail", keys: []string{"2", "enter"}},
+		{name: "events_detail_ssh", keys: []string{"2", "k", "enter"}},
+		{name: "events_gap", keys: []string{"2"}, events: func(fx *fixture) {
+			addMore(30)(fx)
+			fx.retain(10)
+		}},
+		{name: "events_help", keys: []string{"2", "?"}},
+		{name: "alerts", keys: []string{"3"}},
+		{name: "alerts_by_scenario", keys: []string{"3", "s", "s"}},
+		{name: "alert_detail", keys: []string{"3", "enter"}},
+		{name: "pending", keys: []string{"4"}},
+		{name: "pending_wide_prompt", keys: []string{"4", "j", "j", "a"}, text: "203.0.113.1"},
+		{name: "pending_wide_mismatch", keys: []string{"4", "j", "j", "a"}, text: "203.0.113.1\r"},
+		{name: "pending_reject_reason", keys: []string{"4", "r"}, text: "scanner in qa lab"},
+		{name: "pending_approve_all", keys: []string{"4", "A"}},
+		{name: "decisions", keys: []string{"5"}},
+		{name: "decisions_rollback", keys: []string{"5", "j", "u"}},
+		{name: "audit", keys: []string{"6"}},
+		{name: "help", keys: []string{"4", "?"}},
+		{name: "audit_broken_dry_run", edit: func(s *Snapshot) { s.AuditOK, s.DryRun = false, true }, keys: []string{"6"}},
+		{name: "empty", edit: func(s *Snapshot) { *s = Snapshot{Taken: s.Taken, Mode: "attached", Source: "/run/phantomsoc.sock"} }, keys: []string{"4"}},
 		{name: "disconnected", msgs: []tea.Msg{snapshotMsg{err: errors.New("dial unix /run/phantomsoc.sock: connection refused")}}},
-		{name: "action_failed", keys: []string{"3"}, msgs: []tea.Msg{actionMsg{err: errors.New("approve block 198.51.100.7: gw1: nft: permission denied")}}},
+		{name: "events_disconnected", keys: []string{"2"}, msgs: []tea.Msg{eventsMsg{err: errors.New("events: dial unix /run/phantomsoc.sock: connection refused")}}},
+		{name: "action_failed", keys: []string{"4"}, msgs: []tea.Msg{actionMsg{err: errors.New("approve block 198.51.100.7: gw1: nft: permission denied")}}},
 	}
 	for _, size := range [][2]int{{80, 24}, {132, 40}} {
 		for _, tc := range tests {
@@ -96,6 +121,10 @@ func TestViews(t *testing.T) {
 						continue
 					}
 					m.Update(press(string(r)))
+				}
+				if tc.events != nil {
+					tc.events(fx)
+					pollEvents(m)
 				}
 				for _, msg := range tc.msgs {
 					m.Update(msg)
@@ -118,6 +147,18 @@ func checkFits(t *testing.T, frame string, w, h int) {
 	for i, l := range ls {
 		if n := ansi.StringWidth(l); n > w {
 			t.Errorf("line %d is %d cells wide, want at most %d: %q", i+1, n, w, l)
+		}
+	}
+}
+
+// addMore adds the next n events of the fixture's mix.
+func addMore(n int) func(*fixture) {
+	return func(fx *fixture) {
+		fx.mu.Lock()
+		from := int(fx.next) - 1
+		fx.mu.Unlock()
+		for i := range n {
+			fx.addEvents(fixtureEvent(from + i))
 		}
 	}
 }

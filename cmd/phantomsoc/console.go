@@ -79,6 +79,9 @@ func attachConsole(ctx context.Context, g *globals, socket string) error {
 		stats: func(ctx context.Context) (engine.Stats, error) {
 			st, err := c.Status(ctx)
 			return st.Stats, err
+		},
+		events: func(ctx context.Context, after uint64) (out []tui.LiveEvent, err error) {
+			return out, c.Call(ctx, "events", after, &out)
 		}}
 	return tui.Run(ctx, src, consoleOptions(src.actor))
 }

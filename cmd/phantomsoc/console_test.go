@@ -77,7 +77,7 @@ func TestConsoleApprovesInATerminal(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "c.db")
 	tm := newTerm(t, fmt.Sprintf("%s --db %s console --demo", bin, db))
 	tm.waitFor("live", 20*time.Second)
-	tm.keys("3")
+	tm.keys("4")
 	s := tm.waitFor("ssh-distribut", 20*time.Second)
 	if !strings.Contains(s, "nft batch") {
 		t.Errorf("pending view shows no nft batch:\n%s", s)
@@ -146,7 +146,7 @@ func TestConsoleAttachesAndSurvivesTheDaemon(t *testing.T) {
 	tm := newTerm(t, fmt.Sprintf("%s --db %s console --attach", bin, db))
 	s := tm.waitFor("attached", 15*time.Second)
 	if !strings.Contains(s, "203.0.113.50") {
-		tm.keys("4")
+		tm.keys("5")
 		tm.waitFor("203.0.113.50", 10*time.Second)
 	}
 	_ = d.Process.Kill()

@@ -24,6 +24,7 @@ type consoleSource struct {
 	db           reader
 	enf          enforcer
 	stats        func(ctx context.Context) (engine.Stats, error)
+	events       func(ctx context.Context, after uint64) ([]tui.LiveEvent, error)
 	now          func() time.Time
 
 	mu sync.Mutex
@@ -208,6 +209,11 @@ func (c *consoleSource) Reject(ctx context.Context, id, reason string) error {
 	return err
 }
 
+// Events returns the live view's new events.
+func (c *consoleSource) Events(ctx context.Context, after uint64) ([]tui.LiveEvent, error) {
+	return c.events(ctx, after)
+}
+
 // Rollback removes an active decision now.
 func (c *consoleSource) Rollback(ctx context.Context, id string) error {
 	_, err := c.enf.Rollback(ctx, id, c.actor)
@@ -218,4 +224,45 @@ func (c *consoleSource) Rollback(ctx context.Context, id string) error {
 // user and client when the console runs in an SSH session.
 func consoleActor() string {
 	return strings.Replace(actor(), "cli:", "console:", 1)
+}
+
+// eventRing keeps the most recent events for the console's live view. The
+// engine's process goroutine adds to it; it never blocks for long and never
+// holds the engine back.
+type eventRing struct {
+	mu   sync.Mutex
+	buf  []tui.LiveEvent
+	next uint64 // sequence of the next event
+}
+
+// ringSize is how many recent events the live view can scroll back over.
+const ringSize = 2000
+
+func newEventRing() *eventRing { return &eventRing{buf: make([]tui.LiveEvent, ringSize), next: 1} }
+
+// Add copies ev in; it is engine.Options.Tap.
+func (r *eventRing) Add(ev *engine.Event) {
+	r.mu.Lock()
+	r.buf[r.next%ringSize] = tui.LiveEvent{Seq: r.next, Event: *ev}
+	r.next++
+	r.mu.Unlock()
+}
+
+// After returns the retained events numbered above after, oldest first.
+func (r *eventRing) After(after uint64) []tui.LiveEvent {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	first := after + 1
+	if after >= r.next {
+		// The caller saw a previous process's numbers: start it over.
+		first = 1
+	}
+	if r.next > ringSize && first < r.next-ringSize {
+		first = r.next - ringSize
+	}
+	var out []tui.LiveEvent
+	for s := first; s < r.next; s++ {
+		out = append(out, r.buf[s%ringSize])
+	}
+	return out
 }

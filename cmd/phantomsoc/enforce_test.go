@@ -86,6 +86,13 @@ enforcement:
 	if reachable(nstest.Attacker) {
 		t.Fatal("manual block did not drop")
 	}
+	ext := mustRun(t, "", args("decisions", "extend", res.Decision.ID, "--by", "2h", "-o", "json")...)
+	var extended struct {
+		Decision engine.Decision `json:"decision"`
+	}
+	if err := json.Unmarshal([]byte(ext), &extended); err != nil || extended.Decision.Expires.Sub(res.Decision.Expires) != 2*time.Hour {
+		t.Errorf("decisions extend = %s (%v); want the expiry 2h later", ext, err)
+	}
 	list := mustRun(t, "", args("decisions", "list", "-o", "json")...)
 	if !strings.Contains(list, `"gateway":"gw","state":"applied"`) || !strings.Contains(list, `"remaining_seconds":`) {
 		t.Errorf("decisions list lacks per-gateway state or time left:\n%s", list)

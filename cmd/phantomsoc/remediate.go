@@ -31,14 +31,16 @@ type enforcer interface {
 	Reject(ctx context.Context, id, reason, actor string) (actions.Result, error)
 	Preview(ctx context.Context, id string) (string, error)
 	Health() []actions.Health
+	Extend(ctx context.Context, id string, by time.Duration, actor string) (actions.Result, error)
 }
 
 var _ enforcer = (*actions.Enforcer)(nil)
 
 type idCall struct {
-	ID     string `json:"id"`
-	Actor  string `json:"actor"`
-	Reason string `json:"reason,omitempty"`
+	ID     string        `json:"id"`
+	Actor  string        `json:"actor"`
+	Reason string        `json:"reason,omitempty"`
+	By     time.Duration `json:"by,omitempty"`
 }
 
 // serveEnforcer exposes enf on the control socket.
@@ -87,6 +89,13 @@ func serveEnforcer(srv *control.Server, enf *actions.Enforcer) {
 		return enf.Preview(ctx, id)
 	})
 	srv.Handle("health", func([]byte) (any, error) { return enf.Health(), nil })
+	srv.Handle("extend", func(args []byte) (any, error) {
+		var c idCall
+		if err := json.Unmarshal(args, &c); err != nil {
+			return nil, err
+		}
+		return enf.Extend(ctx, c.ID, c.By, c.Actor)
+	})
 	srv.Handle("gateways", func(args []byte) (any, error) {
 		var name string
 		if err := json.Unmarshal(args, &name); err != nil {
@@ -115,6 +124,9 @@ func (r remoteEnforcer) Approve(ctx context.Context, id, actor string) (out acti
 }
 func (r remoteEnforcer) Reject(ctx context.Context, id, reason, actor string) (out actions.Result, err error) {
 	return out, r.c.Call(ctx, "reject", idCall{ID: id, Actor: actor, Reason: reason}, &out)
+}
+func (r remoteEnforcer) Extend(ctx context.Context, id string, by time.Duration, actor string) (out actions.Result, err error) {
+	return out, r.c.Call(ctx, "extend", idCall{ID: id, Actor: actor, By: by}, &out)
 }
 func (r remoteEnforcer) Preview(ctx context.Context, id string) (out string, err error) {
 	return out, r.c.Call(ctx, "preview", id, &out)
@@ -398,4 +410,26 @@ func newApproveCmd(g *globals) *cobra.Command {
 			})
 		},
 	}
+}
+
+func newExtendCmd(g *globals) *cobra.Command {
+	var by time.Duration
+	cmd := &cobra.Command{
+		Use:     "extend ID",
+		Short:   "Lengthen an active decision; its kernel timeouts are refreshed on every gateway",
+		Example: "  phantomsoc decisions extend dm-00000007 --by 12h",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, w := cmd.Context(), cmd.OutOrStdout()
+			return withEnforcer(ctx, g, false, w, func(e enforcer) error {
+				r, err := e.Extend(ctx, args[0], by, actor())
+				if err != nil && r.Decision.ID == "" {
+					return err
+				}
+				return errors.Join(printResults(w, g, []actions.Result{r}), err)
+			})
+		},
+	}
+	cmd.Flags().DurationVar(&by, "by", 4*time.Hour, "how much longer, from the current expiry")
+	return cmd
 }

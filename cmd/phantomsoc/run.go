@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -22,6 +23,7 @@ import (
 	"github.com/phantomsoc/phantomsoc/engine/parse"
 	"github.com/phantomsoc/phantomsoc/engine/synth"
 	"github.com/phantomsoc/phantomsoc/store"
+	"github.com/phantomsoc/phantomsoc/tui"
 )
 
 // demoFeed is the bundled demo traffic: a synthetic auth log (written by
@@ -165,7 +167,10 @@ func runEngine(ctx context.Context, stdout, stderr io.Writer, g *globals, run *r
 	if sink != nil {
 		sinks = append([]engine.Sink{sink}, sinks...)
 	}
-	e, err := engine.New(engine.Options{Sources: sources, Pipeline: st.pipeline, Store: db, Sinks: sinks, Logger: logger})
+	// Every process that owns the database keeps recent events for consoles,
+	// its own or attached ones.
+	ring := newEventRing()
+	e, err := engine.New(engine.Options{Sources: sources, Pipeline: st.pipeline, Store: db, Sinks: sinks, Logger: logger, Tap: ring.Add})
 	if err != nil {
 		return err
 	}
@@ -178,6 +183,13 @@ func runEngine(ctx context.Context, stdout, stderr io.Writer, g *globals, run *r
 	}
 	serveReader(srv, db)
 	serveEnforcer(srv, enf.enf)
+	srv.Handle("events", func(args []byte) (any, error) {
+		var after uint64
+		if err := json.Unmarshal(args, &after); err != nil {
+			return nil, err
+		}
+		return ring.After(after), nil
+	})
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -211,7 +223,8 @@ func runEngine(ctx context.Context, stdout, stderr io.Writer, g *globals, run *r
 		// The engine runs until the console quits, even after a finite
 		// feed (the demo) has ended: the analyst is still looking at it.
 		src := &consoleSource{mode: "in-process", source: dbPath, dryRun: cfg.DryRun, actor: consoleActor(),
-			db: db, enf: enf.enf, stats: func(context.Context) (engine.Stats, error) { return e.Stats(), nil }, now: time.Now}
+			db: db, enf: enf.enf, stats: func(context.Context) (engine.Stats, error) { return e.Stats(), nil }, now: time.Now,
+			events: func(_ context.Context, after uint64) ([]tui.LiveEvent, error) { return ring.After(after), nil }}
 		engDone := make(chan error, 1)
 		go func() { engDone <- e.Run(ctx) }()
 		runErr = run.ui(ctx, src)
@@ -245,7 +258,7 @@ func runEngine(ctx context.Context, stdout, stderr io.Writer, g *globals, run *r
 func statusOf(e *engine.Engine, mode, version string, started time.Time, db string, dryRun bool, sources []string) control.Status {
 	return control.Status{
 		PID: os.Getpid(), Mode: mode, Version: version, Started: started, DB: db, DryRun: dryRun, Sources: sources,
-		Stats: e.Stats(), LatencyP99: e.Latency().Quantile(0.99).String(),
+		Stats: e.Stats(), LatencyP99: e.Latency().Quantile(0.99).String(), Queues: e.Queues(),
 	}
 }
 

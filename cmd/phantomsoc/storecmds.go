@@ -172,7 +172,7 @@ func newDecisionsCmd(g *globals) *cobra.Command {
 	list.Flags().StringVar(&target, "target", "", "only decisions overlapping this address or CIDR")
 	list.Flags().StringVar(&since, "since", "", "only decisions after this (duration back from now, or RFC 3339)")
 	list.Flags().IntVar(&q.Limit, "limit", 50, "at most this many (0: all)")
-	cmd.AddCommand(list, newRollbackCmd(g), newApproveCmd(g))
+	cmd.AddCommand(list, newRollbackCmd(g), newApproveCmd(g), newExtendCmd(g))
 	return cmd
 }
 
