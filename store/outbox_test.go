@@ -1,0 +1,75 @@
+package store
+
+import (
+	"encoding/json"
+	"errors"
+	"testing"
+	"time"
+)
+
+func TestOutboxDeliversEachNotificationOnce(t *testing.T) {
+	path := testPath(t)
+	db := openAt(t, path, Options{})
+	ctx := t.Context()
+	t0 := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	var ns []Notification
+	for i, key := range []string{"g1/1", "g1/2", "g2/1"} {
+		ns = append(ns, Notification{Key: key, Receiver: "ops", Status: "firing", Created: t0.Add(time.Duration(i) * time.Second),
+			Payload: json.RawMessage(`{"alerts":["al-00000001"]}`)})
+	}
+	if n, err := db.Enqueue(ctx, ns); err != nil || n != 3 {
+		t.Fatalf("Enqueue = %d, %v; want 3 new", n, err)
+	}
+	// A router replaying its state after a restart queues nothing twice.
+	if n, err := db.Enqueue(ctx, ns); err != nil || n != 0 {
+		t.Fatalf("second Enqueue = %d, %v; want 0 new", n, err)
+	}
+	due, err := db.Due(t0.Add(time.Minute), 0)
+	if err != nil || len(due) != 3 || due[0].Key != "g1/1" || due[2].Key != "g2/1" {
+		t.Fatalf("Due = %+v, %v; want the three, oldest first", due, err)
+	}
+	if _, err := db.Attempt(ctx, "g1/1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.RecordOutcome(ctx, "g1/1", Outcome{State: NoteSent, Code: 202, Remote: "pd-1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Attempt(ctx, "g1/1"); err == nil {
+		t.Fatal("a sent notification could be attempted again")
+	}
+	if _, err := db.Attempt(ctx, "g1/2"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.RecordOutcome(ctx, "g1/2", Outcome{State: NoteQueued, NextTry: t0.Add(10 * time.Minute), Code: 503, Err: "unavailable"}); err != nil {
+		t.Fatal(err)
+	}
+	// g2/1 is handed to the receiver, then the process dies.
+	if _, err := db.Attempt(ctx, "g2/1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = openAt(t, path, Options{})
+	due, err = db.Due(t0.Add(time.Minute), 0)
+	if err != nil || len(due) != 1 || due[0].Key != "g2/1" || due[0].State != NoteSending || due[0].Attempts != 1 {
+		t.Fatalf("Due after a crash = %+v, %v; want only the one left sending (retried with its key), not the one waiting for 10 minutes", due, err)
+	}
+	if due, _ := db.Due(t0.Add(11*time.Minute), 0); len(due) != 2 {
+		t.Fatalf("Due after the retry time = %d, want 2", len(due))
+	}
+	sent, err := db.Notifications(NoteSent)
+	if err != nil || len(sent) != 1 || sent[0].Remote != "pd-1" || sent[0].Attempts != 1 {
+		t.Fatalf("sent = %+v, %v", sent, err)
+	}
+	recs, err := db.AuditList(0, 0)
+	if err != nil || len(recs) != 1 || recs[0].Action != "notification.sent" || recs[0].Subject != "g1/1" {
+		t.Fatalf("audit = %+v, %v; want one notification.sent record", recs, err)
+	}
+	if _, err := db.Attempt(ctx, "nope"); !errors.Is(err, ErrUnknownNotification) {
+		t.Errorf("Attempt(unknown) = %v, want ErrUnknownNotification", err)
+	}
+	if _, err := db.Enqueue(ctx, []Notification{{Key: "", Receiver: "ops"}}); err == nil {
+		t.Error("a notification without a key was accepted")
+	}
+}
