@@ -618,3 +618,48 @@ func TestExtendRefreshesTheKernelTimeout(t *testing.T) {
 		t.Error("extending an unknown decision succeeded")
 	}
 }
+
+func TestApproveEditedNarrowsAndShortens(t *testing.T) {
+	tp2 := nstest.New(t)
+	b2, err := netlink.New(layout(), nstest.Path(tp2.Gateway))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b2.Close()
+	r := newRig(t, actions.Options{}, actions.Gateway{Name: "gw2", Backend: b2})
+	ctx := t.Context()
+	now := time.Now()
+	d := engine.Decision{ID: "de-00000001", Time: now.Add(-time.Minute), Action: engine.ActionBlock, Target: netip.MustParsePrefix(nstest.Attacker2 + "/32"),
+		TTL: 12 * time.Hour, Expires: now.Add(12*time.Hour - time.Minute), State: engine.StatePending, Risk: 7}
+	if err := r.db.Commit(ctx, &engine.Commit{Decisions: []engine.Decision{d}, Seq: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.enf.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.enf.ApproveEdited(ctx, d.ID, actions.Edit{Gateways: []string{"gw9"}}, "test"); err == nil {
+		t.Fatal("approving onto an unknown gateway succeeded")
+	}
+	res, err := r.enf.ApproveEdited(ctx, d.ID, actions.Edit{TTL: time.Hour, Gateways: []string{"gw1"}}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if left := time.Until(res.Decision.Expires); left > time.Hour || left < 59*time.Minute {
+		t.Errorf("approved with 1h, expires in %s", left)
+	}
+	if r.reachable(t, nstest.Attacker2) {
+		t.Fatal("gw1 did not apply the approved block")
+	}
+	st, err := b2.List(ctx)
+	if err != nil || len(st.Elements) != 0 {
+		t.Fatalf("gw2 holds %v (%v); the edit narrowed the decision to gw1", st.Elements, err)
+	}
+	recs := r.audit(t)
+	found := false
+	for _, rec := range recs {
+		found = found || rec.Action == actions.AuditApproved && strings.Contains(string(rec.Detail), "proposed_expires")
+	}
+	if !found {
+		t.Error("the approval's audit record does not show what was edited")
+	}
+}

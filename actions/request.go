@@ -212,6 +212,19 @@ func (e *Enforcer) Unblock(ctx context.Context, target, actor string) ([]Result,
 
 // Approve applies a pending decision.
 func (e *Enforcer) Approve(ctx context.Context, id, actor string) (Result, error) {
+	return e.ApproveEdited(ctx, id, Edit{}, actor)
+}
+
+// Edit changes a pending decision as it is approved: a new TTL from now,
+// and a narrower set of gateways. Zero fields keep the decision's own.
+type Edit struct {
+	TTL      time.Duration `json:"ttl,omitempty"`
+	Gateways []string      `json:"gateways,omitempty"`
+}
+
+// ApproveEdited applies a pending decision after the analyst's edit; the
+// audit record holds both what was proposed and what was approved.
+func (e *Enforcer) ApproveEdited(ctx context.Context, id string, ed Edit, actor string) (Result, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	d, ok := e.live[id]
@@ -219,6 +232,21 @@ func (e *Enforcer) Approve(ctx context.Context, id, actor string) (Result, error
 		return Result{}, fmt.Errorf("decision %s: not pending", id)
 	}
 	now := e.opts.Now()
+	if ed.TTL < 0 || ed.TTL > MaxTTL {
+		return Result{}, fmt.Errorf("ttl %s: want more than 0 and at most %s", ed.TTL, MaxTTL)
+	}
+	gws, err := e.gatewayNames(ed.Gateways)
+	if err != nil {
+		return Result{}, err
+	}
+	prev := *d
+	if ed.TTL > 0 {
+		d.Expires = now.Add(ed.TTL)
+		d.TTL = d.Expires.Sub(d.Time)
+	}
+	if gws != nil {
+		d.Gateways = gws
+	}
 	s, err := SpecOf(d)
 	if err == nil {
 		err = e.check(s, false)
@@ -229,12 +257,17 @@ func (e *Enforcer) Approve(ctx context.Context, id, actor string) (Result, error
 		return Result{}, errors.Join(err, e.journal.Record(ctx, &ch))
 	}
 	d.State = engine.StateActive
-	ch := engine.Change{Decisions: []engine.Decision{*d}, Notes: []engine.AuditNote{{Time: now, Actor: actor, Action: AuditApproved, Subject: id,
-		Detail: map[string]any{"target": d.TargetString(), "action": d.Action}}}}
+	detail := map[string]any{"target": d.TargetString(), "action": d.Action}
+	if ed.TTL > 0 || gws != nil {
+		detail["proposed_expires"], detail["proposed_gateways"] = prev.Expires, prev.Gateways
+		detail["expires"], detail["gateways"] = d.Expires, d.Gateways
+	}
+	ch := engine.Change{Decisions: []engine.Decision{*d}, Notes: []engine.AuditNote{{Time: now, Actor: actor, Action: AuditApproved, Subject: id, Detail: detail}}}
 	if err := e.journal.Record(ctx, &ch); err != nil {
-		d.State = engine.StatePending
+		*d = prev
 		return Result{}, err
 	}
+	e.put(d)
 	err = e.plan(ctx, []*engine.Decision{d}, actor)
 	return Result{Decision: *d, Enforcements: e.states(id)}, err
 }

@@ -64,6 +64,10 @@ func (c staticConsole) Snapshot(context.Context) (Snapshot, error) { return c.s,
 func (staticConsole) Approve(context.Context, string) error        { return nil }
 func (staticConsole) Reject(context.Context, string, string) error { return nil }
 func (staticConsole) Rollback(context.Context, string) error       { return nil }
+func (staticConsole) ApproveEdited(context.Context, string, time.Duration, []string) error {
+	return nil
+}
+func (staticConsole) Extend(context.Context, string, time.Duration) error { return nil }
 
 func (c staticConsole) Events(_ context.Context, after uint64) ([]LiveEvent, error) {
 	for i, le := range c.ev {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -115,5 +116,30 @@ func (k caller) rollback(id, label string) tea.Cmd {
 			return actionMsg{err: fmt.Errorf("rollback %s: %w", label, err)}
 		}
 		return actionMsg{done: "rolled back " + label}
+	}
+}
+
+// approveEdited approves id with the analyst's TTL (0 keeps the proposed)
+// and gateways (nil keeps them).
+func (k caller) approveEdited(id string, ttl time.Duration, gateways []string, label string) tea.Cmd {
+	gateways = slices.Clone(gateways)
+	return func() tea.Msg {
+		ctx, cancel := k.ctx()
+		defer cancel()
+		if err := k.c.ApproveEdited(ctx, id, ttl, gateways); err != nil {
+			return actionMsg{err: fmt.Errorf("approve %s: %w", label, err)}
+		}
+		return actionMsg{done: "approved " + label}
+	}
+}
+
+func (k caller) extend(id string, by time.Duration, label string) tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := k.ctx()
+		defer cancel()
+		if err := k.c.Extend(ctx, id, by); err != nil {
+			return actionMsg{err: fmt.Errorf("extend %s by %s: %w", label, shortDur(by), err)}
+		}
+		return actionMsg{done: "extended " + label + " by " + shortDur(by)}
 	}
 }

@@ -22,6 +22,12 @@ type Console interface {
 	Snapshot(ctx context.Context) (Snapshot, error)
 	// Approve applies a pending decision.
 	Approve(ctx context.Context, id string) error
+	// ApproveEdited applies a pending decision after the analyst changed
+	// it: ttl counts from now (0 keeps the proposed one), gateways names
+	// where it applies (nil keeps them).
+	ApproveEdited(ctx context.Context, id string, ttl time.Duration, gateways []string) error
+	// Extend lengthens an active decision by d from its current expiry.
+	Extend(ctx context.Context, id string, d time.Duration) error
 	// Reject refuses a pending decision, with the analyst's reason.
 	Reject(ctx context.Context, id, reason string) error
 	// Rollback removes an active decision from every gateway now.
@@ -54,6 +60,9 @@ type Snapshot struct {
 	// Actor is who the console acts as in the audit trail.
 	Actor string
 	Stats engine.Stats
+	// Queues are the pipeline stages' input queues (backpressure shows as a
+	// queue that stays full; the engine never drops).
+	Queues []engine.Queue
 	// Rates are events per second per input over the last minutes, oldest
 	// first, for sparklines.
 	Rates []Rate

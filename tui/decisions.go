@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -85,8 +86,13 @@ func (v *decisions) bindings() decisionKeys {
 	k := v.keys
 	k.navKeys.setEnabled(v.n() > 1)
 	k.Rollback.SetEnabled(v.n() > 0)
+	// A permanent decision has no expiry to move.
+	k.Extend.SetEnabled(v.n() > 0 && !v.snap.Active[v.sel.pos].Decision.Expires.IsZero())
 	return k
 }
+
+// defaultExtend is what x extends by when the analyst just presses enter.
+const defaultExtend = 4 * time.Hour
 
 func (v *decisions) Update(msg tea.Msg) (tea.Cmd, bool) {
 	if v.prompt.active() {
@@ -99,17 +105,75 @@ func (v *decisions) Update(msg tea.Msg) (tea.Cmd, bool) {
 	keys := v.bindings()
 	switch {
 	case key.Matches(k, keys.Rollback):
+		v.rollback(&v.snap.Active[v.sel.pos])
+		return nil, true
+	case key.Matches(k, keys.Extend):
 		a := &v.snap.Active[v.sel.pos]
 		id, label := a.Decision.ID, a.Decision.Action+" "+target(&a.Decision)
-		v.prompt.confirm("roll back "+label+" on "+orAll(a.Decision.Gateways)+" now", func(string) tea.Cmd {
-			return v.call.rollback(id, label)
-		})
-		return nil, true
+		q := fmt.Sprintf("extend %s (%s left) by how long? like 30m or 4h, empty = %s", label, left(&a.Decision, v.now), shortDur(defaultExtend))
+		return v.prompt.free(q, func(s string) error { _, err := parseExtend(s); return err }, func(s string) tea.Cmd {
+			by, _ := parseExtend(s)
+			return v.call.extend(id, by, label)
+		}), true
 	case keys.move(k, &v.sel, v.n(), v.rowsH()):
 		v.remember()
 		return nil, true
 	}
 	return nil, false
+}
+
+// parseExtend reads how long to extend by; empty is the default.
+func parseExtend(s string) (time.Duration, error) {
+	if s == "" {
+		return defaultExtend, nil
+	}
+	return parseDur(s)
+}
+
+// rollback asks y/n, then rolls a back everywhere.
+func (v *decisions) rollback(a *Active) {
+	id, label := a.Decision.ID, a.Decision.Action+" "+target(&a.Decision)
+	v.prompt.confirm("roll back "+label+" on "+orAll(a.Decision.Gateways)+" now", func(string) tea.Cmd {
+		return v.call.rollback(id, label)
+	})
+}
+
+// selectID puts the selection on active decision id (any case).
+func (v *decisions) selectID(id string) (*Active, error) {
+	i := -1
+	if v.snap != nil {
+		i = slices.IndexFunc(v.snap.Active, func(a Active) bool { return strings.EqualFold(a.Decision.ID, id) })
+	}
+	if i < 0 {
+		return nil, fmt.Errorf("no active decision %s", id)
+	}
+	v.sel.pos = i
+	v.sel.clamp(v.n(), v.rowsH())
+	v.remember()
+	return &v.snap.Active[i], nil
+}
+
+// rollbackID is u for decision id, from the palette: the same y/n.
+func (v *decisions) rollbackID(id string) error {
+	a, err := v.selectID(id)
+	if err != nil {
+		return err
+	}
+	v.rollback(a)
+	return nil
+}
+
+// extendID is x for decision id with its duration given, from the
+// palette.
+func (v *decisions) extendID(id string, by time.Duration) (tea.Cmd, error) {
+	a, err := v.selectID(id)
+	if err != nil {
+		return nil, err
+	}
+	if a.Decision.Expires.IsZero() {
+		return nil, fmt.Errorf("%s never expires: nothing to extend", a.Decision.ID)
+	}
+	return v.call.extend(a.Decision.ID, by, a.Decision.Action+" "+target(&a.Decision)), nil
 }
 
 // target names what a decision acts on; a rule for everyone has no

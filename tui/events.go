@@ -248,6 +248,12 @@ func (v *events) setFilter(f eventFilter) {
 	v.place()
 }
 
+// closeDetail goes back to the list.
+func (v *events) closeDetail() {
+	v.detail, v.dlines = nil, nil
+	v.place()
+}
+
 func (v *events) pause() {
 	v.follow = false
 	v.pausedAt = v.base + len(v.buf) - 1
@@ -300,8 +306,7 @@ func (v *events) Update(msg tea.Msg) (tea.Cmd, bool) {
 	keys := v.bindings()
 	if v.detail != nil {
 		if key.Matches(k, keys.Back) {
-			v.detail, v.dlines = nil, nil
-			v.place()
+			v.closeDetail()
 			return nil, true
 		}
 		return nil, keys.move(k, &v.dtop, len(v.dlines), v.h)

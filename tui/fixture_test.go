@@ -30,6 +30,9 @@ type fixture struct {
 	rejected  map[string]string
 	rolled    []string
 	failCalls int
+	// edits and extended record ApproveEdited and Extend by decision ID.
+	edits    map[string]edit
+	extended map[string]time.Duration
 
 	// events is what the console retains of the live stream, oldest
 	// first; next numbers the next event added.
@@ -37,8 +40,14 @@ type fixture struct {
 	next   uint64
 }
 
+// edit is what ApproveEdited was asked.
+type edit struct {
+	ttl      time.Duration
+	gateways []string
+}
+
 func newFixture() *fixture {
-	f := &fixture{snap: fixtureSnapshot(), rejected: map[string]string{}, next: 1}
+	f := &fixture{snap: fixtureSnapshot(), rejected: map[string]string{}, edits: map[string]edit{}, extended: map[string]time.Duration{}, next: 1}
 	for i := range fixtureEventCount {
 		f.addEvents(fixtureEvent(i))
 	}
@@ -90,12 +99,28 @@ func (f *fixture) Snapshot(context.Context) (Snapshot, error) {
 	s.Pending = slices.Clone(s.Pending)
 	s.Active = slices.Clone(s.Active)
 	s.Audit = slices.Clone(s.Audit)
+	s.Queues = slices.Clone(s.Queues)
 	return s, nil
 }
 
 func (f *fixture) Approve(_ context.Context, id string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	return f.approve(id, 0, nil)
+}
+
+func (f *fixture) ApproveEdited(_ context.Context, id string, ttl time.Duration, gateways []string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.approve(id, ttl, gateways); err != nil {
+		return err
+	}
+	f.edits[id] = edit{ttl: ttl, gateways: slices.Clone(gateways)}
+	return nil
+}
+
+// approve moves pending id to active, edited as ApproveEdited says.
+func (f *fixture) approve(id string, ttl time.Duration, gateways []string) error {
 	i := slices.IndexFunc(f.snap.Pending, func(p Pending) bool { return p.Decision.ID == id })
 	if i < 0 {
 		return fmt.Errorf("no pending decision %s", id)
@@ -103,6 +128,13 @@ func (f *fixture) Approve(_ context.Context, id string) error {
 	d := f.snap.Pending[i].Decision
 	f.snap.Pending = slices.Delete(slices.Clone(f.snap.Pending), i, i+1)
 	d.State = engine.StateActive
+	if ttl > 0 {
+		d.Expires = f.snap.Taken.Add(ttl)
+		d.TTL = d.Expires.Sub(d.Time)
+	}
+	if gateways != nil {
+		d.Gateways = slices.Clone(gateways)
+	}
 	var es []engine.Enforcement
 	for _, gw := range gatewaysOf(&d, f.snap.Gateways) {
 		es = append(es, engine.Enforcement{DecisionID: d.ID, Gateway: gw, State: engine.EnforceApplied, Updated: f.snap.Taken})
@@ -111,6 +143,37 @@ func (f *fixture) Approve(_ context.Context, id string) error {
 	f.approved = append(f.approved, id)
 	f.audit("approve", d.ID+" "+d.TargetString())
 	return nil
+}
+
+func (f *fixture) Extend(_ context.Context, id string, by time.Duration) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	i := slices.IndexFunc(f.snap.Active, func(a Active) bool { return a.Decision.ID == id })
+	if i < 0 {
+		return fmt.Errorf("no active decision %s", id)
+	}
+	f.snap.Active = slices.Clone(f.snap.Active)
+	d := &f.snap.Active[i].Decision
+	d.Expires = d.Expires.Add(by)
+	d.TTL += by
+	f.extended[id] += by
+	f.audit("extend", id+" by "+by.String())
+	return nil
+}
+
+// changes returns copies of what ApproveEdited and Extend were asked.
+func (f *fixture) changes() (map[string]edit, map[string]time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	eds := make(map[string]edit, len(f.edits))
+	for k, v := range f.edits {
+		eds[k] = edit{ttl: v.ttl, gateways: slices.Clone(v.gateways)}
+	}
+	ext := make(map[string]time.Duration, len(f.extended))
+	for k, v := range f.extended {
+		ext[k] = v
+	}
+	return eds, ext
 }
 
 func (f *fixture) Reject(_ context.Context, id, reason string) error {
@@ -193,6 +256,8 @@ func fixtureSnapshot() Snapshot {
 		Stats: engine.Stats{
 			Lines: 120431, Events: 118220, Indicators: 9321, Deduped: 3120, Rejected: 17, Alerts: 42, Decisions: 12,
 		},
+		// The store writer lags (52 of 64 batches queued, 81%): backpressure.
+		Queues: []engine.Queue{{Stage: "process", Depth: 3, Cap: 64}, {Stage: "store", Depth: 52, Cap: 64}},
 		Rates: []Rate{
 			{Source: "/var/log/auth.log", PerSecond: []float64{1, 2, 2, 3, 5, 8, 13, 21, 34, 21, 13, 8, 5, 3, 2, 1, 1, 2, 4, 9, 12, 14, 15, 12, 9}},
 			{Source: "eve.json", PerSecond: []float64{120, 118, 130, 142, 150, 149, 160, 171, 165, 150, 140, 133, 128, 120, 118, 119, 121, 125, 130, 128, 126, 130, 131, 129, 127}},

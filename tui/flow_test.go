@@ -196,6 +196,98 @@ func TestFlows(t *testing.T) {
 				t.Errorf("wide decision approved without its typed target")
 			}
 		}},
+		{name: "edit ttl and gateways then approve", run: func(f *flow) {
+			f.keys("4", "e")
+			f.waitScreen("ttl prompt", contains("edit block 198.51.100.7 ttl from approval"))
+			f.typeText("30m")
+			f.keys("enter")
+			f.waitScreen("gateways prompt", contains("edit block 198.51.100.7 gateways", "ttl 30m from approval (proposed 4h00m)"))
+			f.typeText("gw9")
+			f.keys("enter")
+			f.waitScreen("unknown gateway", contains(`! unknown gateway "gw9"`))
+			f.keys("esc", "e", "enter")
+			f.waitScreen("gateways prompt again", contains("edit block 198.51.100.7 gateways"))
+			f.typeText("gw2")
+			f.keys("enter")
+			f.waitScreen("read back", contains("? approve edited block 198.51.100.7 as shown above [y/n]", "gateways gw2 (proposed gw1)"))
+			f.keys("y")
+			f.until("ApproveEdited(D0101)", func() bool {
+				eds, _ := f.fx.changes()
+				e, ok := eds["D0101"]
+				return ok && e.ttl == 0 && slices.Equal(e.gateways, []string{"gw2"})
+			})
+			f.waitScreen("approved", contains("[4 Pending 2]", "✓ approved block 198.51.100.7 (ttl 4h00m as proposed, on gw2)"))
+			f.keys("5")
+			f.waitScreen("active on gw2", contains("[5 Active 3]", "198.51.100.7", "✓ gw2"))
+			f.quit()
+		}},
+		{name: "edit ttl of a wide one needs its target", run: func(f *flow) {
+			f.keys("4", "j", "j", "e")
+			f.typeText("2h")
+			f.keys("enter", "enter")
+			f.waitScreen("typed prompt", contains("WIDE edited block 203.0.113.0/24: type 203.0.113.0/24"))
+			f.typeText("203.0.113.0/24")
+			f.keys("enter")
+			f.until("ApproveEdited(D0103)", func() bool {
+				eds, _ := f.fx.changes()
+				e, ok := eds["D0103"]
+				return ok && e.ttl == 2*time.Hour && e.gateways == nil
+			})
+			f.quit()
+		}},
+		{name: "extend", run: func(f *flow) {
+			f.keys("5", "x")
+			f.waitScreen("extend prompt", contains("extend block 198.51.100.23 (10m05s left) by how long?"))
+			f.typeText("later")
+			f.keys("enter")
+			f.waitScreen("invalid", contains(`! "later": want a positive duration`))
+			f.keys("esc", "x")
+			f.typeText("90m")
+			f.keys("enter")
+			f.until("Extend(D0090, 90m)", func() bool {
+				_, ext := f.fx.changes()
+				return ext["D0090"] == 90*time.Minute
+			})
+			// Refreshed at once: 10m05s + 1h30m left.
+			f.waitScreen("extended", contains("✓ extended block 198.51.100.23 by 1h30m", "1h40m"))
+			f.quit()
+		}},
+		{name: "palette approve and view", run: func(f *flow) {
+			f.keys(":")
+			f.typeText("appr")
+			f.keys("tab")
+			f.typeText("d0101")
+			f.keys("enter")
+			f.until("Approve(D0101)", func() bool {
+				approved, _, _, _, _ := f.fx.state()
+				return slices.Equal(approved, []string{"D0101"})
+			})
+			f.waitScreen("pending shrink", contains("[4 Pending 2]", "✓ approved block 198.51.100.7"))
+			f.keys(":")
+			f.typeText("view 3")
+			f.keys("enter")
+			f.waitScreen("alerts", contains("[3 Alerts 4]", "sorted by risk"))
+			f.keys(":")
+			f.typeText("approve D0103")
+			f.keys("enter")
+			f.waitScreen("wide asks for its target", contains("[4 Pending 2]", "WIDE block 203.0.113.0/24: type 203.0.113.0/24"))
+			f.keys("esc")
+			f.quit()
+			if approved, _, _, _, _ := f.fx.state(); slices.Contains(approved, "D0103") {
+				t.Errorf("palette approved a wide decision without its typed target")
+			}
+		}},
+		{name: "palette filter", run: func(f *flow) {
+			f.keys(":")
+			f.typeText("filter user:nobody port:22")
+			f.keys("enter")
+			f.waitScreen("bad term", contains(`! port:22: unknown field "port"`))
+			f.keys("esc", ":")
+			f.typeText("filter user:root")
+			f.keys("enter")
+			f.waitScreen("filtered events", contains("[2 Events]", "filter: user:root"))
+			f.quit()
+		}},
 		{name: "filter events", run: func(f *flow) {
 			f.keys("2", "/")
 			f.typeText("source:203.0.113.0/24 type:ssh.auth.failure")

@@ -12,7 +12,7 @@ import (
 
 // globalKeys work in every view unless a prompt holds the keyboard.
 type globalKeys struct {
-	Next, Prev, Jump, Help, Quit, Interrupt key.Binding
+	Next, Prev, Jump, Palette, Help, Quit, Interrupt key.Binding
 }
 
 func newGlobalKeys() globalKeys {
@@ -20,6 +20,7 @@ func newGlobalKeys() globalKeys {
 		Next:      key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next view")),
 		Prev:      key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous view")),
 		Jump:      key.NewBinding(key.WithKeys("1", "2", "3", "4", "5", "6"), key.WithHelp("1-6", "go to view")),
+		Palette:   key.NewBinding(key.WithKeys(":"), key.WithHelp(":", "command")),
 		Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Quit:      key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
 		Interrupt: key.NewBinding(key.WithKeys("ctrl+c")),
@@ -131,44 +132,48 @@ func (k alertKeys) FullHelp() [][]key.Binding {
 
 type pendingKeys struct {
 	navKeys
-	Approve, Reject, ApproveAll key.Binding
+	Approve, Edit, Reject, ApproveAll key.Binding
 }
 
 func newPendingKeys() pendingKeys {
 	return pendingKeys{
 		navKeys:    newNavKeys(),
 		Approve:    key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "approve")),
+		Edit:       key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "edit & approve")),
 		Reject:     key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "reject")),
 		ApproveAll: key.NewBinding(key.WithKeys("A"), key.WithHelp("A", "approve all")),
 	}
 }
 
+// ShortHelp leaves the list's movement to the full help: the actions
+// are what the line is for, and at 80 columns there is room for either.
 func (k pendingKeys) ShortHelp() []key.Binding {
-	return []key.Binding{k.Up, k.Down, k.Approve, k.Reject, k.ApproveAll}
+	return []key.Binding{k.Approve, k.Edit, k.Reject, k.ApproveAll}
 }
 
 func (k pendingKeys) FullHelp() [][]key.Binding {
-	return [][]key.Binding{k.column(), {k.Approve, k.Reject, k.ApproveAll}}
+	return [][]key.Binding{k.column(), {k.Approve, k.Edit, k.Reject, k.ApproveAll}}
 }
 
 type decisionKeys struct {
 	navKeys
-	Rollback key.Binding
+	Rollback, Extend key.Binding
 }
 
 func newDecisionKeys() decisionKeys {
 	return decisionKeys{
 		navKeys:  newNavKeys(),
 		Rollback: key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "rollback")),
+		Extend:   key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "extend")),
 	}
 }
 
 func (k decisionKeys) ShortHelp() []key.Binding {
-	return []key.Binding{k.Up, k.Down, k.Rollback}
+	return []key.Binding{k.Up, k.Down, k.Rollback, k.Extend}
 }
 
 func (k decisionKeys) FullHelp() [][]key.Binding {
-	return [][]key.Binding{k.column(), {k.Rollback}}
+	return [][]key.Binding{k.column(), {k.Rollback, k.Extend}}
 }
 
 type auditKeys struct {
@@ -207,11 +212,29 @@ type rootHelp struct {
 	global globalKeys
 }
 
+// ShortHelp leaves : to the full help: on one line at 80 columns it
+// would push out ? and q.
 func (h rootHelp) ShortHelp() []key.Binding {
 	return append(h.view.ShortHelp(), h.global.Help, h.global.Quit)
 }
 
 func (h rootHelp) FullHelp() [][]key.Binding {
 	g := h.global
-	return append(h.view.FullHelp(), []key.Binding{g.Next, g.Prev, g.Jump, g.Help, g.Quit})
+	return append(h.view.FullHelp(), []key.Binding{g.Next, g.Prev, g.Jump, g.Palette, g.Help, g.Quit})
 }
+
+// paletteKeys drive the : command line while it is open.
+type paletteKeys struct {
+	Run, Complete, Cancel key.Binding
+}
+
+func newPaletteKeys() paletteKeys {
+	return paletteKeys{
+		Run:      key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "run")),
+		Complete: key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "complete")),
+		Cancel:   key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
+	}
+}
+
+func (k paletteKeys) ShortHelp() []key.Binding  { return []key.Binding{k.Run, k.Complete, k.Cancel} }
+func (k paletteKeys) FullHelp() [][]key.Binding { return [][]key.Binding{k.ShortHelp()} }

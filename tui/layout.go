@@ -236,6 +236,28 @@ func span(d time.Duration) string {
 	}
 }
 
+// shortDur renders a duration as an analyst would type it: 4h, 1h30m,
+// 90s, without Duration.String's trailing zero units.
+func shortDur(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
+}
+
+// parseDur reads a positive Go duration (30m, 4h, 1h30m) an analyst typed.
+func parseDur(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%q: want a positive duration like 30m, 4h or 1h30m", s)
+	}
+	return d, nil
+}
+
 // clock renders an event time compactly; the zero time is "-".
 func clock(t time.Time) string {
 	if t.IsZero() {

@@ -106,14 +106,8 @@ func (v *overview) engine(w int) []string {
 		"decisions " + count(st.Decisions),
 		"deduped " + count(st.Deduped),
 	}
-	// Rejected lines are input the engine could not use: there should be
-	// none, so any is marked, not just coloured.
-	if st.Rejected > 0 {
-		tokens = append(tokens, v.st.Bad.Render("! rejected "+count(st.Rejected)))
-	} else {
-		tokens = append(tokens, "rejected 0")
-	}
 	out = append(out, pack(tokens, "  ", w)...)
+	out = append(out, v.pipeline(w)...)
 	wide := 0
 	for i := range s.Pending {
 		if s.Pending[i].Wide {
@@ -129,6 +123,37 @@ func (v *overview) engine(w int) []string {
 	}
 	now := fmt.Sprintf("now: alerts %d · %s · active %d", len(s.Alerts), pending, len(s.Active))
 	return append(out, clip(now, w))
+}
+
+// backpressureAt is the fill, in percent, from which a queue is marked:
+// a stage that keeps its input queue this full is slowing the ones before
+// it.
+const backpressureAt = 80
+
+// pipeline is each stage's input queue as depth/cap, and the drops. Both
+// should read calm; when they do not, the marker is words ("!",
+// "backpressure"), the colour only repeats it.
+func (v *overview) pipeline(w int) []string {
+	var tokens []string
+	for _, q := range v.snap.Queues {
+		t := fmt.Sprintf("%s %d/%d", q.Stage, q.Depth, q.Cap)
+		if q.Cap > 0 && q.Depth*100 >= q.Cap*backpressureAt {
+			t = v.st.Warn.Render("! " + t + " backpressure")
+		}
+		tokens = append(tokens, t)
+	}
+	if len(tokens) == 0 {
+		tokens = append(tokens, v.st.Faint.Render("not reported"))
+	}
+	tokens[0] = "queues " + tokens[0]
+	// Drops are lines the pipeline could not use (Stats.Rejected): there
+	// should be none, so any is marked and counted.
+	if r := v.snap.Stats.Rejected; r > 0 {
+		tokens = append(tokens, v.st.Bad.Render("! drops "+count(r)))
+	} else {
+		tokens = append(tokens, "drops 0")
+	}
+	return pack(tokens, "  ", w)
 }
 
 // pack packs tokens into lines of at most w cells.

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,6 +22,9 @@ type pending struct {
 	sel    cursor
 	selID  string
 	prompt prompt
+	// edit is the edit-and-approve in progress, nil when none: the detail
+	// shows its decision with what approving would apply.
+	edit *pendingEdit
 }
 
 func newPending(st *Styles, call caller) *pending {
@@ -83,6 +87,7 @@ func (v *pending) bindings() pendingKeys {
 	n := v.n()
 	k.navKeys.setEnabled(n > 1)
 	k.Approve.SetEnabled(n > 0)
+	k.Edit.SetEnabled(n > 0)
 	k.Reject.SetEnabled(n > 0)
 	k.ApproveAll.SetEnabled(n > 0)
 	return k
@@ -90,7 +95,13 @@ func (v *pending) bindings() pendingKeys {
 
 func (v *pending) Update(msg tea.Msg) (tea.Cmd, bool) {
 	if v.prompt.active() {
-		return v.prompt.update(msg), true
+		cmd := v.prompt.update(msg)
+		if !v.prompt.active() {
+			// Answered or cancelled: each step that goes on opens the next
+			// prompt before this returns.
+			v.edit = nil
+		}
+		return cmd, true
 	}
 	k, ok := msg.(tea.KeyPressMsg)
 	if !ok || v.n() == 0 {
@@ -101,10 +112,9 @@ func (v *pending) Update(msg tea.Msg) (tea.Cmd, bool) {
 	label := p.Decision.Action + " " + confirmWord(&p)
 	switch {
 	case key.Matches(k, keys.Approve):
-		if p.Wide {
-			return v.confirmWide(p), true
-		}
-		return v.call.approve([]string{p.Decision.ID}, label), true
+		return v.approve(p), true
+	case key.Matches(k, keys.Edit):
+		return v.startEdit(p), true
 	case key.Matches(k, keys.Reject):
 		id := p.Decision.ID
 		return v.prompt.text("reason for rejecting "+label+" (enter submits)", func(reason string) tea.Cmd {
@@ -118,6 +128,54 @@ func (v *pending) Update(msg tea.Msg) (tea.Cmd, bool) {
 		return nil, true
 	}
 	return nil, false
+}
+
+// approve approves p as a does: at once when narrow, after its typed
+// target when wide.
+func (v *pending) approve(p Pending) tea.Cmd {
+	if p.Wide {
+		return v.confirmWide(p)
+	}
+	return v.call.approve([]string{p.Decision.ID}, p.Decision.Action+" "+confirmWord(&p))
+}
+
+// find is the index of pending decision id, -1 when it is not pending.
+// IDs compare without case: typed into the palette, d0101 is D0101.
+func (v *pending) find(id string) int {
+	if v.snap == nil {
+		return -1
+	}
+	return slices.IndexFunc(v.snap.Pending, func(p Pending) bool { return strings.EqualFold(p.Decision.ID, id) })
+}
+
+// selectID puts the selection on pending decision id.
+func (v *pending) selectID(id string) (Pending, error) {
+	i := v.find(id)
+	if i < 0 {
+		return Pending{}, fmt.Errorf("no pending decision %s", id)
+	}
+	v.sel.pos = i
+	v.sel.clamp(v.n(), v.rowsH())
+	v.remember()
+	return v.snap.Pending[i], nil
+}
+
+// approveID is a for decision id, from the palette.
+func (v *pending) approveID(id string) (tea.Cmd, error) {
+	p, err := v.selectID(id)
+	if err != nil {
+		return nil, err
+	}
+	return v.approve(p), nil
+}
+
+// rejectID is r for decision id with its reason given, from the palette.
+func (v *pending) rejectID(id, reason string) (tea.Cmd, error) {
+	p, err := v.selectID(id)
+	if err != nil {
+		return nil, err
+	}
+	return v.call.reject(p.Decision.ID, reason, p.Decision.Action+" "+confirmWord(&p)), nil
 }
 
 // confirmWord is what an analyst types to approve a wide decision: its
@@ -250,6 +308,13 @@ func (v *pending) detail(w, h int) []string {
 		return nil
 	}
 	p := &v.snap.Pending[v.sel.pos]
+	if v.edit != nil {
+		i := v.find(v.edit.id)
+		if i < 0 {
+			return []string{v.st.Bad.Render(clip("! "+v.edit.id+" is no longer pending", w))}
+		}
+		p = &v.snap.Pending[i]
+	}
 	d := &p.Decision
 	head := d.Action + " " + confirmWord(p)
 	if p.Wide {
@@ -261,14 +326,22 @@ func (v *pending) detail(w, h int) []string {
 	out = append(out, pack([]string{
 		"scenario " + d.Scenario, fmt.Sprintf("risk %.1f", d.Risk), fmt.Sprintf("offense %d", d.Offense), "alert " + d.AlertID,
 	}, " · ", w)...)
-	out = append(out, clip("ttl "+ttl(d.TTL)+" · gateways "+orAll(d.Gateways), w))
+	if v.edit != nil {
+		out = append(out, v.editLines(d, w)...)
+	} else {
+		out = append(out, clip("ttl "+ttl(d.TTL)+" · gateways "+orAll(d.Gateways), w))
+	}
 	if d.Reason != "" {
 		out = append(out, clip("reason: "+d.Reason, w))
 	}
 	if p.Wide {
 		out = append(out, v.st.Warn.Render(clip("! high blast radius: a asks you to type "+confirmWord(p), w)))
 	}
-	out = append(out, v.st.Label.Render("nft batch"))
+	if v.edit != nil {
+		out = append(out, v.st.Label.Render(clip("nft batch as proposed (the edit sets its timeout and gateways)", w)))
+	} else {
+		out = append(out, v.st.Label.Render("nft batch"))
+	}
 	script := strings.Split(strings.TrimRight(p.Script, "\n"), "\n")
 	room := h - len(out)
 	if len(script) > room && room > 0 {

@@ -42,8 +42,14 @@ type Model struct {
 	views []view
 	focus int
 	// live is the events view, also in views: the root feeds it what
-	// each Events call returns.
-	live *events
+	// each Events call returns. pending and active take the palette's
+	// commands.
+	live    *events
+	pending *pending
+	active  *decisions
+	// pal is the : command line, over whichever view is focused.
+	pal  palette
+	cmds []command
 
 	width, height int
 
@@ -89,15 +95,19 @@ func New(c Console, opts Options) *Model {
 		help:  h,
 		now:   opts.Now(),
 		dirty: true,
+		pal:   newPalette(&st),
+		cmds:  paletteCommands(),
 	}
 	m.live = newEvents(m.st)
+	m.pending = newPending(m.st, call)
+	m.active = newDecisions(m.st, call)
 	m.views = []view{
-		newOverview(m.st),
-		m.live,
-		newAlerts(m.st),
-		newPending(m.st, call),
-		newDecisions(m.st, call),
-		newAudit(m.st),
+		viewOverview: newOverview(m.st),
+		viewEvents:   m.live,
+		viewAlerts:   newAlerts(m.st),
+		viewPending:  m.pending,
+		viewActive:   m.active,
+		viewAudit:    newAudit(m.st),
 	}
 	m.layout()
 	return m
@@ -224,11 +234,18 @@ func (m *Model) key(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 	if key.Matches(msg, m.keys.Interrupt) {
 		return tea.Quit, false
 	}
+	if m.pal.open {
+		return m.paletteKey(msg)
+	}
 	v := m.views[m.focus]
 	if v.Capturing() {
 		return v.Update(msg)
 	}
 	switch {
+	case key.Matches(msg, m.keys.Palette):
+		cmd := m.pal.start()
+		m.layout()
+		return cmd, true
 	case key.Matches(msg, m.keys.Quit):
 		return tea.Quit, false
 	case key.Matches(msg, m.keys.Help):
@@ -270,18 +287,31 @@ func (m *Model) helpHeight() int {
 
 func (m *Model) helpKeys() rootHelp {
 	g := m.keys
-	capturing := m.views[m.focus].Capturing()
-	for _, b := range []*key.Binding{&g.Next, &g.Prev, &g.Jump, &g.Help, &g.Quit} {
+	capturing := m.pal.open || m.views[m.focus].Capturing()
+	for _, b := range []*key.Binding{&g.Next, &g.Prev, &g.Jump, &g.Palette, &g.Help, &g.Quit} {
 		b.SetEnabled(!capturing)
+	}
+	if m.pal.open {
+		return rootHelp{view: m.pal.keys, global: g}
 	}
 	return rootHelp{view: m.views[m.focus].KeyMap(), global: g}
 }
 
-// layout hands every view its share of the screen: all of it but the tab
-// bar, the status line and the help.
+// bodyH is the rows the focused view gets: all but the tab bar, an open
+// palette, the status line and the help.
+func (m *Model) bodyH() int {
+	h := m.height - 2 - m.helpHeight()
+	if m.pal.open {
+		h -= paletteRows
+	}
+	return max(0, h)
+}
+
+// layout hands every view its share of the screen.
 func (m *Model) layout() {
 	m.help.SetWidth(m.width)
-	bodyH := max(0, m.height-2-m.helpHeight())
+	m.pal.setWidth(m.width)
+	bodyH := m.bodyH()
 	for _, v := range m.views {
 		v.SetSize(m.width, bodyH)
 	}
@@ -302,7 +332,7 @@ func (m *Model) render() string {
 	if m.width <= 0 || m.height <= 0 {
 		return ""
 	}
-	bodyH := max(0, m.height-2-m.helpHeight())
+	bodyH := m.bodyH()
 	out := make([]string, 0, m.height)
 	out = append(out, m.tabs())
 	body := lines(m.views[m.focus].View(), bodyH)
@@ -310,6 +340,7 @@ func (m *Model) render() string {
 	for range bodyH - len(body) {
 		out = append(out, "")
 	}
+	out = append(out, m.paletteView()...)
 	out = append(out, m.statusLine())
 	out = append(out, lines(m.help.View(m.helpKeys()), m.helpHeight())...)
 	return strings.Join(out[:min(len(out), m.height)], "\n")

@@ -8,6 +8,8 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
+
+	"github.com/phantomsoc/phantomsoc/engine"
 )
 
 // press turns a key name into the message bubbletea sends for it.
@@ -72,6 +74,10 @@ func TestViews(t *testing.T) {
 		msgs []tea.Msg
 	}{
 		{name: "overview"},
+		{name: "overview_calm", edit: func(s *Snapshot) {
+			s.Stats.Rejected = 0
+			s.Queues = []engine.Queue{{Stage: "process", Depth: 0, Cap: 64}, {Stage: "store", Depth: 50, Cap: 64}}
+		}},
 		{name: "events", keys: []string{"2"}},
 		{name: "events_paused", keys: []string{"2", "p"}, events: addMore(5)},
 		{name: "events_scrolled", keys: []string{"2", "k", "k", "k"}, events: addMore(3)},
@@ -94,8 +100,23 @@ func TestViews(t *testing.T) {
 		{name: "pending_wide_mismatch", keys: []string{"4", "j", "j", "a"}, text: "203.0.113.1\r"},
 		{name: "pending_reject_reason", keys: []string{"4", "r"}, text: "scanner in qa lab"},
 		{name: "pending_approve_all", keys: []string{"4", "A"}},
+		{name: "pending_edit_ttl", keys: []string{"4", "e"}, text: "30m"},
+		{name: "pending_edit_ttl_invalid", keys: []string{"4", "e"}, text: "4x\r"},
+		{name: "pending_edit_gateways", keys: []string{"4", "e"}, text: "30m\rgw1, gw2"},
+		{name: "pending_edit_gateway_unknown", keys: []string{"4", "e"}, text: "30m\rgw1,gw9\r"},
+		{name: "pending_edit_confirm", keys: []string{"4", "e"}, text: "30m\r\r"},
+		{name: "pending_edit_wide", keys: []string{"4", "j", "j", "e"}, text: "\rgw1\r"},
 		{name: "decisions", keys: []string{"5"}},
 		{name: "decisions_rollback", keys: []string{"5", "j", "u"}},
+		{name: "decisions_extend", keys: []string{"5", "x"}, text: "90m"},
+		{name: "decisions_extend_invalid", keys: []string{"5", "x"}, text: "soon\r"},
+		{name: "palette", keys: []string{":"}},
+		{name: "palette_complete_command", keys: []string{"3", ":"}, text: "ap\t"},
+		{name: "palette_complete_ids", keys: []string{":"}, text: "approve d01\t"},
+		{name: "palette_usage", keys: []string{":"}, text: "extend D0090"},
+		{name: "palette_unknown", keys: []string{":"}, text: "frobnicate now\r"},
+		{name: "palette_bad_duration", keys: []string{":"}, text: "extend D0090 soon\r"},
+		{name: "palette_rollback_confirms", keys: []string{":"}, text: "rollback d0080\r"},
 		{name: "audit", keys: []string{"6"}},
 		{name: "help", keys: []string{"4", "?"}},
 		{name: "audit_broken_dry_run", edit: func(s *Snapshot) { s.AuditOK, s.DryRun = false, true }, keys: []string{"6"}},
@@ -116,11 +137,14 @@ func TestViews(t *testing.T) {
 					m.Update(press(k))
 				}
 				for _, r := range tc.text {
-					if r == '\r' {
+					switch r {
+					case '\r':
 						m.Update(press("enter"))
-						continue
+					case '\t':
+						m.Update(press("tab"))
+					default:
+						m.Update(press(string(r)))
 					}
-					m.Update(press(string(r)))
 				}
 				if tc.events != nil {
 					tc.events(fx)

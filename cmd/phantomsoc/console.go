@@ -76,9 +76,9 @@ func attachConsole(ctx context.Context, g *globals, socket string) error {
 	}
 	src := &consoleSource{mode: "attached", source: socket, dryRun: st.DryRun, actor: consoleActor(),
 		db: remote{ctx: ctx, c: c}, enf: remoteEnforcer{c: c}, now: time.Now,
-		stats: func(ctx context.Context) (engine.Stats, error) {
+		stats: func(ctx context.Context) (engine.Stats, []engine.Queue, error) {
 			st, err := c.Status(ctx)
-			return st.Stats, err
+			return st.Stats, st.Queues, err
 		},
 		events: func(ctx context.Context, after uint64) (out []tui.LiveEvent, err error) {
 			return out, c.Call(ctx, "events", after, &out)

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/phantomsoc/phantomsoc/actions"
 	"github.com/phantomsoc/phantomsoc/engine"
 	"github.com/phantomsoc/phantomsoc/store"
 	"github.com/phantomsoc/phantomsoc/tui"
@@ -23,7 +24,7 @@ type consoleSource struct {
 	actor        string
 	db           reader
 	enf          enforcer
-	stats        func(ctx context.Context) (engine.Stats, error)
+	stats        func(ctx context.Context) (engine.Stats, []engine.Queue, error)
 	events       func(ctx context.Context, after uint64) ([]tui.LiveEvent, error)
 	now          func() time.Time
 
@@ -56,7 +57,7 @@ func (c *consoleSource) Snapshot(ctx context.Context) (tui.Snapshot, error) {
 	now := c.now()
 	s := tui.Snapshot{Taken: now, Mode: c.mode, Source: c.source, DryRun: c.dryRun, Actor: c.actor}
 	var err error
-	if s.Stats, err = c.stats(ctx); err != nil {
+	if s.Stats, s.Queues, err = c.stats(ctx); err != nil {
 		return s, err
 	}
 	if s.Alerts, err = c.db.Alerts(store.AlertQuery{Limit: snapAlerts}); err != nil {
@@ -200,6 +201,18 @@ func (c *consoleSource) rate(now time.Time, lines uint64) []float64 {
 // Approve applies a pending decision as the console's actor.
 func (c *consoleSource) Approve(ctx context.Context, id string) error {
 	_, err := c.enf.Approve(ctx, id, c.actor)
+	return err
+}
+
+// ApproveEdited applies a pending decision with the analyst's changes.
+func (c *consoleSource) ApproveEdited(ctx context.Context, id string, ttl time.Duration, gateways []string) error {
+	_, err := c.enf.ApproveEdited(ctx, id, actions.Edit{TTL: ttl, Gateways: gateways}, c.actor)
+	return err
+}
+
+// Extend lengthens an active decision.
+func (c *consoleSource) Extend(ctx context.Context, id string, d time.Duration) error {
+	_, err := c.enf.Extend(ctx, id, d, c.actor)
 	return err
 }
 

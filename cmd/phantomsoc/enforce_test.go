@@ -97,6 +97,9 @@ enforcement:
 	if !strings.Contains(list, `"gateway":"gw","state":"applied"`) || !strings.Contains(list, `"remaining_seconds":`) {
 		t.Errorf("decisions list lacks per-gateway state or time left:\n%s", list)
 	}
+	if st := mustRun(t, "", args("status")...); !strings.Contains(st, "gateway gw: up") || !strings.Contains(st, "queues: process") {
+		t.Errorf("status lacks gateway health or queues:\n%s", st)
+	}
 	gws := mustRun(t, "", args("gateways", "list", "-o", "json")...)
 	if !strings.Contains(gws, `"table":true`) || !strings.Contains(gws, `"intact":true`) || !strings.Contains(gws, `"block4":2`) {
 		t.Errorf("gateways list = %s", gws)

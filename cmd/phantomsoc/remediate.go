@@ -27,6 +27,7 @@ type enforcer interface {
 	Rollback(ctx context.Context, id, actor string) (actions.Result, error)
 	Unblock(ctx context.Context, target, actor string) ([]actions.Result, error)
 	Approve(ctx context.Context, id, actor string) (actions.Result, error)
+	ApproveEdited(ctx context.Context, id string, ed actions.Edit, actor string) (actions.Result, error)
 	Status(ctx context.Context, name string) ([]actions.GatewayStatus, error)
 	Reject(ctx context.Context, id, reason, actor string) (actions.Result, error)
 	Preview(ctx context.Context, id string) (string, error)
@@ -41,6 +42,7 @@ type idCall struct {
 	Actor  string        `json:"actor"`
 	Reason string        `json:"reason,omitempty"`
 	By     time.Duration `json:"by,omitempty"`
+	Edit   actions.Edit  `json:"edit,omitzero"`
 }
 
 // serveEnforcer exposes enf on the control socket.
@@ -72,7 +74,7 @@ func serveEnforcer(srv *control.Server, enf *actions.Enforcer) {
 		if err := json.Unmarshal(args, &c); err != nil {
 			return nil, err
 		}
-		return enf.Approve(ctx, c.ID, c.Actor)
+		return enf.ApproveEdited(ctx, c.ID, c.Edit, c.Actor)
 	})
 	srv.Handle("reject", func(args []byte) (any, error) {
 		var c idCall
@@ -124,6 +126,9 @@ func (r remoteEnforcer) Approve(ctx context.Context, id, actor string) (out acti
 }
 func (r remoteEnforcer) Reject(ctx context.Context, id, reason, actor string) (out actions.Result, err error) {
 	return out, r.c.Call(ctx, "reject", idCall{ID: id, Actor: actor, Reason: reason}, &out)
+}
+func (r remoteEnforcer) ApproveEdited(ctx context.Context, id string, ed actions.Edit, actor string) (out actions.Result, err error) {
+	return out, r.c.Call(ctx, "approve", idCall{ID: id, Actor: actor, Edit: ed}, &out)
 }
 func (r remoteEnforcer) Extend(ctx context.Context, id string, by time.Duration, actor string) (out actions.Result, err error) {
 	return out, r.c.Call(ctx, "extend", idCall{ID: id, Actor: actor, By: by}, &out)
@@ -394,15 +399,17 @@ func newRollbackCmd(g *globals) *cobra.Command {
 }
 
 func newApproveCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:     "approve ID",
-		Short:   "Apply a pending decision",
-		Example: "  phantomsoc decisions approve de-00000042",
-		Args:    cobra.ExactArgs(1),
+	var ed actions.Edit
+	cmd := &cobra.Command{
+		Use:   "approve ID",
+		Short: "Apply a pending decision, optionally with a shorter TTL or fewer gateways",
+		Example: "  phantomsoc decisions approve de-00000042\n" +
+			"  phantomsoc decisions approve de-00000042 --ttl 1h --gateway edge1",
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, w := cmd.Context(), cmd.OutOrStdout()
 			return withEnforcer(ctx, g, false, w, func(e enforcer) error {
-				r, err := e.Approve(ctx, args[0], actor())
+				r, err := e.ApproveEdited(ctx, args[0], ed, actor())
 				if err != nil && r.Decision.ID == "" {
 					return err
 				}
@@ -410,6 +417,9 @@ func newApproveCmd(g *globals) *cobra.Command {
 			})
 		},
 	}
+	cmd.Flags().DurationVar(&ed.TTL, "ttl", 0, "apply for this long from now instead of the proposed TTL")
+	cmd.Flags().StringSliceVar(&ed.Gateways, "gateway", nil, "apply only on these gateways")
+	return cmd
 }
 
 func newExtendCmd(g *globals) *cobra.Command {

@@ -223,7 +223,7 @@ func runEngine(ctx context.Context, stdout, stderr io.Writer, g *globals, run *r
 		// The engine runs until the console quits, even after a finite
 		// feed (the demo) has ended: the analyst is still looking at it.
 		src := &consoleSource{mode: "in-process", source: dbPath, dryRun: cfg.DryRun, actor: consoleActor(),
-			db: db, enf: enf.enf, stats: func(context.Context) (engine.Stats, error) { return e.Stats(), nil }, now: time.Now,
+			db: db, enf: enf.enf, stats: func(context.Context) (engine.Stats, []engine.Queue, error) { return e.Stats(), e.Queues(), nil }, now: time.Now,
 			events: func(_ context.Context, after uint64) ([]tui.LiveEvent, error) { return ring.After(after), nil }}
 		engDone := make(chan error, 1)
 		go func() { engDone <- e.Run(ctx) }()

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/phantomsoc/phantomsoc/actions"
 	"github.com/phantomsoc/phantomsoc/control"
 	"github.com/phantomsoc/phantomsoc/engine"
 	"github.com/phantomsoc/phantomsoc/engine/assess"
@@ -374,6 +375,23 @@ func runStatus(ctx context.Context, w io.Writer, g *globals) error {
 			st.PID, st.Mode, st.Version, time.Since(st.Started).Round(time.Second), st.DryRun, st.DB, strings.Join(st.Sources, ", "))
 		fmt.Fprintf(w, "lines %d, events %d (indicators %d, duplicates %d), rejected %d, alerts %d, decisions %d, p99 arrival→decision %s\n",
 			st.Lines, st.Events, st.Indicators, st.Deduped, st.Rejected, st.Alerts, st.Decisions, st.LatencyP99)
+		var qs []string
+		for _, q := range st.Queues {
+			qs = append(qs, fmt.Sprintf("%s %d/%d", q.Stage, q.Depth, q.Cap))
+		}
+		if len(qs) > 0 {
+			fmt.Fprintf(w, "queues: %s\n", strings.Join(qs, ", "))
+		}
+		var hs []actions.Health
+		if err := control.NewClient(socketPath(path)).Call(ctx, "health", nil, &hs); err == nil {
+			for _, h := range hs {
+				state := "up"
+				if !h.Up {
+					state = "DOWN: " + h.Error
+				}
+				fmt.Fprintf(w, "gateway %s: %s, %d elements\n", h.Name, state, h.Elements)
+			}
+		}
 		return nil
 	}
 	if !errors.Is(err, control.ErrNotRunning) {
