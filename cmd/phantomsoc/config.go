@@ -19,6 +19,7 @@ import (
 	"github.com/phantomsoc/phantomsoc/engine/decide"
 	"github.com/phantomsoc/phantomsoc/engine/enrich"
 	"github.com/phantomsoc/phantomsoc/engine/parse"
+	"github.com/phantomsoc/phantomsoc/engine/route"
 )
 
 // defaultConfigYAML is the embedded default configuration; `phantomsoc
@@ -54,6 +55,14 @@ type Config struct {
 	Policy decide.Config `yaml:"policy"`
 	// Enforcement is how decisions reach the firewall of each gateway.
 	Enforcement actions.Config `yaml:"enforcement"`
+	// Routing decides which receivers hear of an alert, grouped, silenced,
+	// inhibited and escalated. Empty: no routing.
+	Routing route.Config `yaml:"routing"`
+}
+
+// routingConfigured reports whether the config has a routing tree.
+func (c *Config) routingConfigured() bool {
+	return c.Routing.Route.Receiver != "" || len(c.Routing.Route.Routes) > 0 || len(c.Routing.Receivers) > 0
 }
 
 // SourceConfig is one input of the daemon.
@@ -73,7 +82,7 @@ type SourceConfig struct {
 }
 
 func defaultConfig() (Config, error) {
-	base := Config{Enrich: enrich.Defaults(), Assess: assess.Defaults(), Policy: decide.Defaults()}
+	base := Config{Enrich: enrich.Defaults(), Assess: assess.Defaults(), Policy: decide.Defaults(), Routing: route.Defaults()}
 	return decodeConfig(defaultConfigYAML, "(embedded defaults)", base)
 }
 
@@ -181,6 +190,11 @@ func (c *Config) Validate() error {
 	}
 	if err := c.Enforcement.Validate(); err != nil {
 		errs = append(errs, err)
+	}
+	if c.routingConfigured() {
+		if err := c.Routing.Validate(); err != nil {
+			errs = append(errs, prefixFields("routing.", err))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -116,6 +116,7 @@ take this place). Start with:
 		newRemediateCmd(g),
 		newGatewaysCmd(g),
 		newConsoleCmd(g),
+		newRoutesCmd(g),
 	)
 	return root
 }
