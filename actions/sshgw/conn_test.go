@@ -60,7 +60,9 @@ func TestReconnect(t *testing.T) {
 func TestKeepaliveDetectsDeadPath(t *testing.T) {
 	tp := newTopology(t)
 	s := startSSHD(t, tp)
-	g := runGateway(t, testConfig(tp, s))
+	cfg := testConfig(tp, s)
+	cfg.Keepalive = time.Second
+	g := runGateway(t, cfg)
 	// A table of the test's own, so phantomsoc's stays out of it.
 	nftIn(t, tp, "add", "table", "inet", "deadpath")
 	nftIn(t, tp, "add", "chain", "inet", "deadpath", "in", "{ type filter hook input priority -200; }")
