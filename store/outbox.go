@@ -252,3 +252,54 @@ func (db *DB) Notifications(states ...string) ([]Notification, error) {
 	slices.SortFunc(out, func(a, b Notification) int { return a.Created.Compare(b.Created) })
 	return out, err
 }
+
+// Pending returns up to limit notifications not yet sent, failed or
+// suppressed, oldest first, whatever their retry time: the sender keeps
+// each receiver's order itself.
+func (db *DB) Pending(limit int) ([]Notification, error) {
+	ns, err := db.Notifications(NoteQueued, NoteSending)
+	if limit > 0 && len(ns) > limit {
+		ns = ns[:limit]
+	}
+	return ns, err
+}
+
+// metaStatePrefix keys components' saved state in the meta bucket.
+const metaStatePrefix = "state/"
+
+// PutState saves a component's state (the router's groups and silences) so
+// a restart resumes where it stopped.
+func (db *DB) PutState(ctx context.Context, name string, v any) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	val, err := encode(v)
+	if err != nil {
+		return fmt.Errorf("encode %s state: %w", name, err)
+	}
+	return db.update("save "+name+" state", func(tx *bolt.Tx) error {
+		meta, err := bucket(tx, bucketMeta)
+		if err != nil {
+			return err
+		}
+		return meta.Put([]byte(metaStatePrefix+name), val)
+	})
+}
+
+// State loads a component's saved state into v; found is false when none
+// was saved.
+func (db *DB) State(name string, v any) (found bool, err error) {
+	err = db.view("load "+name+" state", func(tx *bolt.Tx) error {
+		meta, err := bucket(tx, bucketMeta)
+		if err != nil {
+			return err
+		}
+		val := meta.Get([]byte(metaStatePrefix + name))
+		if val == nil {
+			return nil
+		}
+		found = true
+		return decode(name+" state", val, v)
+	})
+	return found, err
+}

@@ -58,6 +58,8 @@ type Config struct {
 	// Routing decides which receivers hear of an alert, grouped, silenced,
 	// inhibited and escalated. Empty: no routing.
 	Routing route.Config `yaml:"routing"`
+	// Receivers are where notifications go: a name and one channel each.
+	Receivers []ReceiverConfig `yaml:"receivers"`
 }
 
 // routingConfigured reports whether the config has a routing tree.
@@ -190,6 +192,15 @@ func (c *Config) Validate() error {
 	}
 	if err := c.Enforcement.Validate(); err != nil {
 		errs = append(errs, err)
+	}
+	if err := validateReceivers(c.Receivers); err != nil {
+		errs = append(errs, err)
+	}
+	if len(c.Routing.Receivers) == 0 {
+		// The receivers section names them; routing need not repeat it.
+		for _, r := range c.Receivers {
+			c.Routing.Receivers = append(c.Routing.Receivers, r.Name)
+		}
 	}
 	if c.routingConfigured() {
 		if err := c.Routing.Validate(); err != nil {

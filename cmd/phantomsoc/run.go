@@ -167,6 +167,13 @@ func runEngine(ctx context.Context, stdout, stderr io.Writer, g *globals, run *r
 	if sink != nil {
 		sinks = append([]engine.Sink{sink}, sinks...)
 	}
+	notify, err := buildNotifying(&cfg, db, logger)
+	if err != nil {
+		return err
+	}
+	if notify != nil {
+		sinks = append(sinks, notify)
+	}
 	// Every process that owns the database keeps recent events for consoles,
 	// its own or attached ones.
 	ring := newEventRing()
@@ -216,6 +223,10 @@ func runEngine(ctx context.Context, stdout, stderr io.Writer, g *globals, run *r
 			logger.Error("enforcement stopped", "err", err)
 		}
 	})
+	if notify != nil {
+		// Like enforcement, notification outlives the engine's last commit.
+		wg.Go(func() { _ = notify.run(enfCtx) })
+	}
 	defer stopEnf()
 	logger.Info("engine started", "mode", mode, "db", dbPath, "sources", strings.Join(names, ","), "dry_run", cfg.DryRun)
 	var runErr error

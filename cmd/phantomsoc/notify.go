@@ -1,0 +1,258 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"sync"
+	"time"
+
+	"github.com/phantomsoc/phantomsoc/engine"
+	"github.com/phantomsoc/phantomsoc/engine/route"
+	"github.com/phantomsoc/phantomsoc/notifiers"
+	"github.com/phantomsoc/phantomsoc/store"
+)
+
+// ReceiverConfig is one notification receiver: the name routes use and
+// exactly one channel.
+type ReceiverConfig struct {
+	Name       string                      `yaml:"name"`
+	Slack      *notifiers.SlackConfig      `yaml:"slack,omitempty"`
+	PagerDuty  *notifiers.PagerDutyConfig  `yaml:"pagerduty,omitempty"`
+	Email      *notifiers.EmailConfig      `yaml:"email,omitempty"`
+	Webhook    *notifiers.WebhookConfig    `yaml:"webhook,omitempty"`
+	Teams      *notifiers.TeamsConfig      `yaml:"teams,omitempty"`
+	Mattermost *notifiers.MattermostConfig `yaml:"mattermost,omitempty"`
+	SMS        *notifiers.SMSConfig        `yaml:"sms,omitempty"`
+}
+
+var receiverName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)
+
+// validateReceivers checks every receiver; errors start with the field path.
+func validateReceivers(rs []ReceiverConfig) error {
+	var errs []error
+	seen := map[string]bool{}
+	for i, r := range rs {
+		f := fmt.Sprintf("receivers[%d]", i)
+		if !receiverName.MatchString(r.Name) {
+			errs = append(errs, fmt.Errorf("%s.name: %q: want 1-63 of [A-Za-z0-9_.-]", f, r.Name))
+		} else if seen[r.Name] {
+			errs = append(errs, fmt.Errorf("%s.name: %q is used twice", f, r.Name))
+		}
+		seen[r.Name] = true
+		n := 0
+		check := func(field string, set bool, v interface{ Validate() error }) {
+			if !set {
+				return
+			}
+			n++
+			if err := v.Validate(); err != nil {
+				errs = append(errs, prefixFields(f+"."+field+".", err))
+			}
+		}
+		check("slack", r.Slack != nil, r.Slack)
+		check("pagerduty", r.PagerDuty != nil, r.PagerDuty)
+		check("email", r.Email != nil, r.Email)
+		check("webhook", r.Webhook != nil, r.Webhook)
+		check("teams", r.Teams != nil, r.Teams)
+		check("mattermost", r.Mattermost != nil, r.Mattermost)
+		check("sms", r.SMS != nil, r.SMS)
+		if n != 1 {
+			errs = append(errs, fmt.Errorf("%s: give exactly one channel (slack, pagerduty, email, webhook, teams, mattermost or sms), not %d", f, n))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// sender builds r's channel.
+func (r *ReceiverConfig) sender(logger *slog.Logger) (notifiers.Sender, error) {
+	o := notifiers.Options{Receiver: r.Name, Logger: logger}
+	switch {
+	case r.Slack != nil:
+		return notifiers.NewSlack(*r.Slack, o)
+	case r.PagerDuty != nil:
+		return notifiers.NewPagerDuty(*r.PagerDuty, o)
+	case r.Email != nil:
+		return notifiers.NewEmail(*r.Email, o)
+	case r.Webhook != nil:
+		return notifiers.NewWebhook(*r.Webhook, o)
+	case r.Teams != nil:
+		return notifiers.NewTeams(*r.Teams, o)
+	case r.Mattermost != nil:
+		return notifiers.NewMattermost(*r.Mattermost, o)
+	case r.SMS != nil:
+		return notifiers.NewSMS(*r.SMS, o)
+	}
+	return nil, fmt.Errorf("receiver %s: no channel", r.Name)
+}
+
+// notifying routes committed alerts and delivers the notifications through
+// the store's outbox: a notification is durable before it is sent, and the
+// router's groups and silences are saved after every change, so a restart
+// neither loses nor repeats one.
+type notifying struct {
+	db   *store.DB
+	del  *notifiers.Deliverer
+	log  *slog.Logger
+	wake chan struct{}
+
+	mu   sync.Mutex
+	disp *route.Dispatcher
+}
+
+// routerState names the router's saved state in the store.
+const routerState = "router"
+
+// buildNotifying returns nil when no routing is configured.
+func buildNotifying(cfg *Config, db *store.DB, logger *slog.Logger) (*notifying, error) {
+	if !cfg.routingConfigured() {
+		return nil, nil
+	}
+	r, err := route.New(cfg.Routing)
+	if err != nil {
+		return nil, fmt.Errorf("routing: %w", err)
+	}
+	disp, err := route.NewDispatcher(r, route.Options{Logger: logger})
+	if err != nil {
+		return nil, fmt.Errorf("routing: %w", err)
+	}
+	var st route.State
+	if found, err := db.State(routerState, &st); err != nil {
+		return nil, err
+	} else if found {
+		if err := disp.Import(st); err != nil {
+			return nil, fmt.Errorf("routing: restore saved state: %w", err)
+		}
+	}
+	senders := map[string]notifiers.Sender{}
+	for i := range cfg.Receivers {
+		s, err := cfg.Receivers[i].sender(logger)
+		if err != nil {
+			return nil, err
+		}
+		senders[cfg.Receivers[i].Name] = s
+	}
+	del, err := notifiers.NewDeliverer(storeOutbox{db: db}, senders, notifiers.DeliveryOptions{Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	return &notifying{db: db, del: del, disp: disp, log: logger.With("component", "notify"), wake: make(chan struct{}, 1)}, nil
+}
+
+// Committed hands durable alerts to the router; it never blocks on a send.
+func (n *notifying) Committed(c *engine.Commit) {
+	if len(c.Alerts) == 0 {
+		return
+	}
+	n.mu.Lock()
+	for i := range c.Alerts {
+		n.disp.Add(&c.Alerts[i])
+	}
+	n.mu.Unlock()
+	select {
+	case n.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run ticks the router, queues its notifications and delivers them until
+// ctx ends.
+func (n *notifying) run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = n.del.Run(ctx) })
+	defer wg.Wait()
+	for {
+		if err := n.tick(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			n.log.Error("route notifications", "err", err)
+		}
+		n.mu.Lock()
+		next := n.disp.Next()
+		n.mu.Unlock()
+		wait := time.Second
+		if !next.IsZero() {
+			wait = min(max(time.Until(next), 0), time.Second)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-n.wake:
+		case <-time.After(wait):
+		}
+	}
+}
+
+// tick moves what the router says is due into the outbox, then saves the
+// router's state: both durable before anything is sent.
+func (n *notifying) tick(ctx context.Context, now time.Time) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	out := n.disp.Tick(now)
+	if len(out) == 0 {
+		return nil
+	}
+	ns := make([]store.Notification, 0, len(out))
+	for i := range out {
+		rn := &out[i]
+		m := notifiers.Message{Key: rn.ID(), Status: string(rn.Status), Receiver: rn.Receiver, GroupLabels: rn.GroupLabels, Level: rn.Level}
+		for _, e := range rn.Alerts {
+			m.Alerts = append(m.Alerts, e.Alert)
+		}
+		payload, err := json.Marshal(&m)
+		if err != nil {
+			return err
+		}
+		sn := store.Notification{Key: m.Key, Receiver: m.Receiver, Status: m.Status, Created: rn.At, Payload: payload}
+		if rn.Silenced {
+			sn.State = store.NoteSuppressed
+		}
+		ns = append(ns, sn)
+	}
+	if _, err := n.db.Enqueue(ctx, ns); err != nil {
+		return err
+	}
+	if err := n.db.PutState(ctx, routerState, n.disp.Export()); err != nil {
+		return err
+	}
+	n.del.Wake()
+	return nil
+}
+
+// storeOutbox is the store as the Deliverer's outbox.
+type storeOutbox struct{ db *store.DB }
+
+func (o storeOutbox) Pending(limit int) ([]notifiers.Queued, error) {
+	ns, err := o.db.Pending(limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]notifiers.Queued, 0, len(ns))
+	for _, n := range ns {
+		q := notifiers.Queued{Attempts: n.Attempts, NextTry: n.NextTry}
+		if err := json.Unmarshal(n.Payload, &q.Message); err != nil {
+			return nil, fmt.Errorf("notification %s: %w", n.Key, err)
+		}
+		q.Message.Key, q.Message.Receiver = n.Key, n.Receiver
+		out = append(out, q)
+	}
+	return out, nil
+}
+
+func (o storeOutbox) Attempt(ctx context.Context, key string) error {
+	_, err := o.db.Attempt(ctx, key)
+	return err
+}
+
+func (o storeOutbox) Outcome(ctx context.Context, key string, r notifiers.Outcome) error {
+	so := store.Outcome{State: store.NoteQueued, NextTry: r.NextTry, Code: r.Code, Err: r.Err, Remote: r.Remote}
+	switch {
+	case r.Sent:
+		so.State = store.NoteSent
+	case r.Failed:
+		so.State = store.NoteFailed
+	}
+	_, err := o.db.RecordOutcome(ctx, key, so)
+	return err
+}

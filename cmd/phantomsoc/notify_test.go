@@ -1,0 +1,156 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/phantomsoc/phantomsoc/control"
+	"github.com/phantomsoc/phantomsoc/notifiers"
+	"github.com/phantomsoc/phantomsoc/store"
+)
+
+// hookServer is a webhook receiver that can be down, and counts every
+// delivery by its idempotency key.
+type hookServer struct {
+	*httptest.Server
+	up   atomic.Bool
+	mu   sync.Mutex
+	keys map[string]int
+}
+
+func newHookServer(t *testing.T) *hookServer {
+	h := &hookServer{keys: map[string]int{}}
+	h.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !h.up.Load() {
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		h.mu.Lock()
+		h.keys[r.Header.Get(notifiers.HeaderKey)]++
+		h.mu.Unlock()
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	t.Cleanup(h.Close)
+	return h
+}
+
+func (h *hookServer) counts() (distinct, twice int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, n := range h.keys {
+		distinct++
+		if n > 1 {
+			twice++
+		}
+	}
+	return distinct, twice
+}
+
+func notifyConfig(t *testing.T, dir, logPath, hookURL string) string {
+	cfg := fmt.Sprintf(`sources:
+  - {name: auth, type: file, path: %s}
+receivers:
+  - name: hook
+    webhook: {url: %q}
+routing:
+  route:
+    receiver: hook
+    group_by: ["..."]
+    group_wait: 0s
+`, logPath, hookURL)
+	p := filepath.Join(dir, "phantomsoc.yaml")
+	if err := os.WriteFile(p, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestNotificationsSurviveAKill queues alerts while the receiver is down,
+// kills the daemon with SIGKILL, restarts it and brings the receiver up:
+// every alert is delivered, none twice.
+func TestNotificationsSurviveAKill(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	hook := newHookServer(t)
+	logPath := filepath.Join(dir, "auth.log")
+	db := filepath.Join(dir, "d.db")
+	cfg := notifyConfig(t, dir, logPath, hook.URL)
+	const sources = 100
+	now := time.Now().UTC().Truncate(time.Second).Add(-time.Hour)
+	var lines strings.Builder
+	for i := range sources {
+		lines.WriteString(attackLines(now.Add(time.Duration(i)*time.Second), fmt.Sprintf("203.0.113.%d", i+1), 12, 1000+i))
+	}
+	if err := os.WriteFile(logPath, []byte(lines.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	start := func() *exec.Cmd {
+		d := exec.Command(bin, "--db", db, "--config", cfg, "--log-level", "error", "daemon")
+		d.Stdout, d.Stderr = io.Discard, io.Discard
+		if err := d.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = d.Process.Kill(); _ = d.Wait() })
+		return d
+	}
+	d := start()
+	// Wait until every alert's notification is queued in the outbox.
+	c := control.NewClient(socketPath(db))
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		st, err := c.Status(t.Context())
+		if err == nil && st.Alerts >= sources {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("daemon never raised %d alerts (status %+v, %v)", sources, st, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(2 * time.Second) // the router ticks and queues
+	if err := d.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = d.Wait()
+	if n, _ := hook.counts(); n != 0 {
+		t.Fatalf("%d notifications arrived while the receiver was down", n)
+	}
+	sdb, err := store.Open(db, store.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	queued, err := sdb.Pending(0)
+	sdb.Close()
+	if err != nil || len(queued) < sources {
+		t.Fatalf("outbox after the kill holds %d pending (%v), want at least %d", len(queued), err, sources)
+	}
+	hook.up.Store(true)
+	start()
+	deadline = time.Now().Add(60 * time.Second)
+	for {
+		n, _ := hook.counts()
+		if n >= len(queued) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d of %d notifications arrived after the restart", n, len(queued))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(time.Second)
+	if n, twice := hook.counts(); n != len(queued) || twice != 0 {
+		t.Fatalf("%d distinct notifications arrived, %d of them twice; want %d, none twice", n, twice, len(queued))
+	}
+}
