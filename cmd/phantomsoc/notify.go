@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/phantomsoc/phantomsoc/control"
 	"github.com/phantomsoc/phantomsoc/engine"
 	"github.com/phantomsoc/phantomsoc/engine/route"
 	"github.com/phantomsoc/phantomsoc/notifiers"
@@ -255,4 +256,141 @@ func (o storeOutbox) Outcome(ctx context.Context, key string, r notifiers.Outcom
 	}
 	_, err := o.db.RecordOutcome(ctx, key, so)
 	return err
+}
+
+// routerOps are the analyst's operations on the router: silences and
+// acknowledgements. The daemon serves them on its control socket; with no
+// daemon they work on the router state saved in the database.
+type routerOps interface {
+	AddSilence(ctx context.Context, s route.Silence) (string, error)
+	ExpireSilence(ctx context.Context, id string) error
+	Silences(ctx context.Context) ([]route.Silence, error)
+	Ack(ctx context.Context, alertID, by string) ([]string, error)
+}
+
+// ops runs fn on the dispatcher under the lock and saves the state after.
+func (n *notifying) ops(ctx context.Context, fn func(d *route.Dispatcher) error) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if err := fn(n.disp); err != nil {
+		return err
+	}
+	return n.db.PutState(ctx, routerState, n.disp.Export())
+}
+
+func (n *notifying) AddSilence(ctx context.Context, s route.Silence) (id string, err error) {
+	return id, n.ops(ctx, func(d *route.Dispatcher) error {
+		id, err = d.AddSilence(s)
+		return err
+	})
+}
+
+func (n *notifying) ExpireSilence(ctx context.Context, id string) error {
+	return n.ops(ctx, func(d *route.Dispatcher) error { return d.ExpireSilence(id, time.Now()) })
+}
+
+func (n *notifying) Silences(context.Context) ([]route.Silence, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.disp.Silences(), nil
+}
+
+// Ack acknowledges an alert (by ID) in every group it is in, stopping
+// their escalation.
+func (n *notifying) Ack(ctx context.Context, alertID, by string) (groups []string, err error) {
+	a, err := n.db.Alert(alertID)
+	if err != nil {
+		return nil, err
+	}
+	fp := route.Fingerprint(&a)
+	err = n.ops(ctx, func(d *route.Dispatcher) error {
+		groups, err = d.Ack(fp, by, time.Now())
+		return err
+	})
+	if err == nil {
+		_, err = n.db.AppendAudit(ctx, store.AuditRecord{Actor: by, Action: "alert.acknowledged", Subject: alertID,
+			Detail: mustJSON(map[string]any{"fingerprint": fp, "groups": groups})})
+	}
+	return groups, err
+}
+
+func mustJSON(v any) json.RawMessage {
+	b, _ := json.Marshal(v) // maps of strings and string slices always encode
+	return b
+}
+
+// serveRouter exposes the router's operations on the control socket.
+func serveRouter(srv *control.Server, n *notifying) {
+	ctx := context.Background()
+	srv.Handle("silence-add", func(args []byte) (any, error) {
+		var s route.Silence
+		if err := json.Unmarshal(args, &s); err != nil {
+			return nil, err
+		}
+		return n.AddSilence(ctx, s)
+	})
+	srv.Handle("silence-expire", func(args []byte) (any, error) {
+		var id string
+		if err := json.Unmarshal(args, &id); err != nil {
+			return nil, err
+		}
+		return true, n.ExpireSilence(ctx, id)
+	})
+	srv.Handle("silences", func([]byte) (any, error) { return n.Silences(ctx) })
+	srv.Handle("ack", func(args []byte) (any, error) {
+		var c idCall
+		if err := json.Unmarshal(args, &c); err != nil {
+			return nil, err
+		}
+		return n.Ack(ctx, c.ID, c.Actor)
+	})
+}
+
+// remoteRouter calls the daemon.
+type remoteRouter struct{ c *control.Client }
+
+func (r remoteRouter) AddSilence(ctx context.Context, s route.Silence) (id string, err error) {
+	return id, r.c.Call(ctx, "silence-add", s, &id)
+}
+func (r remoteRouter) ExpireSilence(ctx context.Context, id string) error {
+	var done bool
+	return r.c.Call(ctx, "silence-expire", id, &done)
+}
+func (r remoteRouter) Silences(ctx context.Context) (out []route.Silence, err error) {
+	return out, r.c.Call(ctx, "silences", nil, &out)
+}
+func (r remoteRouter) Ack(ctx context.Context, alertID, by string) (out []string, err error) {
+	return out, r.c.Call(ctx, "ack", idCall{ID: alertID, Actor: by}, &out)
+}
+
+// withRouter runs fn against the daemon's router, or against the router
+// state saved in the database when no daemon runs.
+func withRouter(ctx context.Context, g *globals, fn func(routerOps) error) error {
+	path, err := g.resolveDB()
+	if err != nil {
+		return err
+	}
+	c := control.NewClient(socketPath(path))
+	if _, err := c.Status(ctx); err == nil {
+		return fn(remoteRouter{c: c})
+	} else if !errors.Is(err, control.ErrNotRunning) {
+		return err
+	}
+	cfg, err := loadConfig(g.config)
+	if err != nil {
+		return err
+	}
+	db, err := openStore(path, store.Options{})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	n, err := buildNotifying(&cfg, db, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return err
+	}
+	if n == nil {
+		return errors.New("no routing: section in the config: silences and acknowledgements act on the routing tree")
+	}
+	return fn(n)
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -24,9 +26,10 @@ import (
 // delivery by its idempotency key.
 type hookServer struct {
 	*httptest.Server
-	up   atomic.Bool
-	mu   sync.Mutex
-	keys map[string]int
+	up     atomic.Bool
+	mu     sync.Mutex
+	keys   map[string]int
+	bodies []string
 }
 
 func newHookServer(t *testing.T) *hookServer {
@@ -37,8 +40,10 @@ func newHookServer(t *testing.T) *hookServer {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			return
 		}
+		body, _ := io.ReadAll(r.Body)
 		h.mu.Lock()
 		h.keys[r.Header.Get(notifiers.HeaderKey)]++
+		h.bodies = append(h.bodies, string(body))
 		h.mu.Unlock()
 		w.WriteHeader(http.StatusAccepted)
 	}))
@@ -152,5 +157,75 @@ func TestNotificationsSurviveAKill(t *testing.T) {
 	time.Sleep(time.Second)
 	if n, twice := hook.counts(); n != len(queued) || twice != 0 {
 		t.Fatalf("%d distinct notifications arrived, %d of them twice; want %d, none twice", n, twice, len(queued))
+	}
+}
+
+// TestSilencesAndAckThroughTheDaemon: a silence made before an attack keeps
+// its alert from paging while another source's alert is delivered; an
+// acknowledgement is audited; both work with and without a daemon.
+func TestSilencesAndAckThroughTheDaemon(t *testing.T) {
+	dir := t.TempDir()
+	hook := newHookServer(t)
+	hook.up.Store(true)
+	logPath := filepath.Join(dir, "auth.log")
+	dbPath := filepath.Join(dir, "d.db")
+	cfg := notifyConfig(t, dir, logPath, hook.URL)
+	args := func(a ...string) []string { return append([]string{"--db", dbPath, "--config", cfg}, a...) }
+	// No daemon yet: the silence goes into the saved router state.
+	mustRun(t, "", args("silences", "add", "--matcher", "source=203.0.113.77", "--duration", "1h", "--comment", "red team")...)
+	if out := mustRun(t, "", args("silences", "list", "-o", "json")...); !strings.Contains(out, `"source=203.0.113.77"`) {
+		t.Fatalf("silences list = %s", out)
+	}
+	if _, err := run(t, "", args("silences", "add", "--matcher", "source=1.2.3.4")...); err == nil {
+		t.Error("a silence without a comment was accepted")
+	}
+	now := time.Now().UTC().Truncate(time.Second).Add(-time.Minute)
+	body := attackLines(now, "203.0.113.77", 12, 1000) + attackLines(now.Add(time.Second), "203.0.113.78", 12, 2000)
+	if err := os.WriteFile(logPath, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	g := &globals{db: dbPath, config: cfg, output: outputTable, logFormat: "json", logLevel: "error"}
+	ctx, cancel := context.WithCancel(t.Context())
+	errc := make(chan error, 1)
+	go func() { errc <- runEngine(ctx, io.Discard, io.Discard, g, newRunOptions(), "daemon") }()
+	defer func() {
+		cancel()
+		if err := <-errc; err != nil {
+			t.Errorf("daemon: %v", err)
+		}
+	}()
+	waitStatus(t, socketPath(dbPath), errc, func(s control.Status) bool { return s.Alerts >= 2 })
+	deadline := time.Now().Add(10 * time.Second)
+	for n, _ := hook.counts(); n == 0 && time.Now().Before(deadline); n, _ = hook.counts() {
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(time.Second)
+	hook.mu.Lock()
+	joined := strings.Join(hook.bodies, "\n")
+	hook.mu.Unlock()
+	if !strings.Contains(joined, "203.0.113.78") || strings.Contains(joined, "203.0.113.77") {
+		t.Errorf("delivered:\n%s\nwant the unsilenced source's alerts only", joined)
+	}
+	// Through the daemon now.
+	out := mustRun(t, "", args("silences", "list", "-o", "json")...)
+	var s struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal([]byte(strings.SplitN(out, "\n", 2)[0]), &s); err != nil || s.ID == "" {
+		t.Fatalf("silences list through the daemon = %s (%v)", out, err)
+	}
+	mustRun(t, "", args("silences", "expire", s.ID)...)
+	alerts := mustRun(t, "", args("alerts", "list", "-o", "json")...)
+	var first struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal([]byte(strings.SplitN(alerts, "\n", 2)[0]), &first); err != nil {
+		t.Fatal(err)
+	}
+	if out := mustRun(t, "", args("alerts", "ack", first.ID)...); !strings.Contains(out, "acknowledged "+first.ID) {
+		t.Errorf("alerts ack = %q", out)
+	}
+	if audit := mustRun(t, "", args("audit", "list", "-o", "json")...); !strings.Contains(audit, `"action":"alert.acknowledged"`) {
+		t.Error("the acknowledgement is not in the audit trail")
 	}
 }

@@ -117,6 +117,7 @@ take this place). Start with:
 		newGatewaysCmd(g),
 		newConsoleCmd(g),
 		newRoutesCmd(g),
+		newSilencesCmd(g),
 	)
 	return root
 }

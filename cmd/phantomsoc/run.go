@@ -190,6 +190,9 @@ func runEngine(ctx context.Context, stdout, stderr io.Writer, g *globals, run *r
 	}
 	serveReader(srv, db)
 	serveEnforcer(srv, enf.enf)
+	if notify != nil {
+		serveRouter(srv, notify)
+	}
 	srv.Handle("events", func(args []byte) (any, error) {
 		var after uint64
 		if err := json.Unmarshal(args, &after); err != nil {

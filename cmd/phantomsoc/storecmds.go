@@ -71,7 +71,7 @@ func newAlertsCmd(g *globals) *cobra.Command {
 			return withReader(cmd.Context(), g, func(db reader) error { return showAlert(cmd.OutOrStdout(), g, db, args[0]) })
 		},
 	}
-	cmd.AddCommand(list, show)
+	cmd.AddCommand(list, show, newAlertsAckCmd(g))
 	return cmd
 }
 
