@@ -206,6 +206,9 @@ func TestSilencesAndAckThroughTheDaemon(t *testing.T) {
 	if !strings.Contains(joined, "203.0.113.78") || strings.Contains(joined, "203.0.113.77") {
 		t.Errorf("delivered:\n%s\nwant the unsilenced source's alerts only", joined)
 	}
+	if st := mustRun(t, "", args("status")...); !strings.Contains(st, "notifications: ") || !strings.Contains(st, " sent,") {
+		t.Errorf("status lacks the notification counts:\n%s", st)
+	}
 	// Through the daemon now.
 	out := mustRun(t, "", args("silences", "list", "-o", "json")...)
 	var s struct {

@@ -110,6 +110,7 @@ func serveReader(srv *control.Server, db *store.DB) {
 		return db.Rejects(limit)
 	})
 	handle("stats", func([]byte) (any, error) { return db.Stats() })
+	handle("outbox", func([]byte) (any, error) { return outboxCounts(db) })
 	handle("audit-tail", func(args []byte) (any, error) {
 		var n int
 		if err := json.Unmarshal(args, &n); err != nil {
@@ -199,4 +200,17 @@ func withReader(ctx context.Context, g *globals, fn func(r reader) error) error 
 	}
 	defer db.Close()
 	return fn(db)
+}
+
+// outboxCounts counts the notifications per delivery state.
+func outboxCounts(db *store.DB) (map[string]int, error) {
+	ns, err := db.Notifications()
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int{}
+	for _, n := range ns {
+		out[n.State]++
+	}
+	return out, nil
 }

@@ -382,6 +382,11 @@ func runStatus(ctx context.Context, w io.Writer, g *globals) error {
 		if len(qs) > 0 {
 			fmt.Fprintf(w, "queues: %s\n", strings.Join(qs, ", "))
 		}
+		var ob map[string]int
+		if err := control.NewClient(socketPath(path)).Call(ctx, "outbox", nil, &ob); err == nil && len(ob) > 0 {
+			fmt.Fprintf(w, "notifications: %d sent, %d waiting, %d failed, %d suppressed\n",
+				ob[store.NoteSent], ob[store.NoteQueued]+ob[store.NoteSending], ob[store.NoteFailed], ob[store.NoteSuppressed])
+		}
 		var hs []actions.Health
 		if err := control.NewClient(socketPath(path)).Call(ctx, "health", nil, &hs); err == nil {
 			for _, h := range hs {
