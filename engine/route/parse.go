@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 
-	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
+
+	"github.com/phantomsoc/phantomsoc/engine/internal/yamlfile"
 )
 
 // Parse decodes a routing file (route, receivers, time_intervals,
@@ -20,10 +20,10 @@ import (
 func Parse(data []byte, filename string) (Config, error) {
 	file, err := parser.ParseBytes(data, 0)
 	if err != nil {
-		return Config{}, yamlError(filename, err)
+		return Config{}, yamlfile.Error(filename, err)
 	}
 	cfg := Defaults()
-	if empty(file) {
+	if yamlfile.Empty(file) {
 		return cfg, fmt.Errorf("%s:1:1: route: required", filename)
 	}
 	// A bad duration fails inside Duration.UnmarshalYAML, where the decoder
@@ -31,8 +31,8 @@ func Parse(data []byte, filename string) (Config, error) {
 	if err := checkDurations(file, filename); err != nil {
 		return Config{}, err
 	}
-	if err := decode(data, &cfg); err != nil {
-		return Config{}, yamlError(filename, err)
+	if err := yamlfile.Decode(data, &cfg); err != nil {
+		return Config{}, yamlfile.Error(filename, err)
 	}
 	if err = cfg.Validate(); err == nil {
 		return cfg, nil
@@ -49,13 +49,13 @@ func PositionErrors(file *ast.File, filename string, err error) error {
 		err       error
 	}
 	var ps []placed
-	for _, e := range unjoin(err) {
+	for _, e := range yamlfile.Unjoin(err) {
 		fe, ok := errors.AsType[*FieldError](e)
 		if !ok {
 			ps = append(ps, placed{err: fmt.Errorf("%s: %w", filename, e)})
 			continue
 		}
-		line, col := position(file, fe.Field)
+		line, col := yamlfile.Position(file, fe.Field)
 		ps = append(ps, placed{line, col, fmt.Errorf("%s:%d:%d: %s: %s", filename, line, col, fe.Field, fe.Msg)})
 	}
 	slices.SortStableFunc(ps, func(a, b placed) int { return cmp.Or(cmp.Compare(a.line, b.line), cmp.Compare(a.col, b.col)) })
@@ -64,46 +64,6 @@ func PositionErrors(file *ast.File, filename string, err error) error {
 		errs[i] = p.err
 	}
 	return errors.Join(errs...)
-}
-
-// decode turns a panic inside goccy/go-yaml (seen on malformed tagged
-// scalars, see engine/decide) into an error.
-func decode(data []byte, cfg *Config) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("yaml decoder failed on malformed input: %v", r)
-		}
-	}()
-	return yaml.UnmarshalWithOptions(data, cfg, yaml.Strict())
-}
-
-func unjoin(err error) []error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
-	}
-	return []error{err}
-}
-
-func yamlError(filename string, err error) error {
-	if ye, ok := errors.AsType[yaml.Error](err); ok {
-		if tk := ye.GetToken(); tk != nil && tk.Position != nil {
-			return fmt.Errorf("%s:%d:%d: %s", filename, tk.Position.Line, tk.Position.Column, ye.GetMessage())
-		}
-		return fmt.Errorf("%s: %s", filename, ye.GetMessage())
-	}
-	return fmt.Errorf("%s: %w", filename, err)
-}
-
-func empty(file *ast.File) bool {
-	for _, d := range file.Docs {
-		if d.Body == nil {
-			continue
-		}
-		if _, null := d.Body.(*ast.NullNode); !null {
-			return false
-		}
-	}
-	return true
 }
 
 var durationKeys = map[string]bool{"group_wait": true, "group_interval": true, "repeat_interval": true, "after": true}
@@ -157,37 +117,4 @@ func scalar(n ast.Node) (string, bool) {
 		return n.GetToken().Value, true
 	}
 	return "", false
-}
-
-// position finds the node for field ("route.routes[2].receiver") in file,
-// or for its closest present ancestor; 1:1 when nothing is found.
-func position(file *ast.File, field string) (line, col int) {
-	if file == nil {
-		return 1, 1
-	}
-	for field != "" {
-		if n := lookup(file, field); n != nil {
-			if tk := n.GetToken(); tk != nil && tk.Position != nil {
-				return tk.Position.Line, tk.Position.Column
-			}
-		}
-		i := strings.LastIndexAny(field, ".[")
-		if i < 0 {
-			break
-		}
-		field = field[:i]
-	}
-	return 1, 1
-}
-
-func lookup(file *ast.File, field string) ast.Node {
-	p, err := yaml.PathString("$." + field)
-	if err != nil {
-		return nil
-	}
-	n, err := p.FilterFile(file)
-	if err != nil {
-		return nil
-	}
-	return n
 }
