@@ -2,6 +2,7 @@ package tui
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -12,9 +13,10 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/phantomsoc/phantomsoc/engine"
+	"github.com/phantomsoc/phantomsoc/engine/route"
 )
 
-// alertSort is the order of the alerts table; s cycles through them.
+// alertSort is the order of the alerts table; o cycles through them.
 type alertSort int
 
 const (
@@ -31,10 +33,12 @@ func (s alertSort) String() string {
 
 // alerts is the alerts table and, on enter, one alert's detail.
 type alerts struct {
-	st   *Styles
-	keys alertKeys
-	snap *Snapshot
-	w, h int
+	st     *Styles
+	keys   alertKeys
+	call   caller
+	snap   *Snapshot
+	w, h   int
+	prompt prompt
 
 	sort  alertSort
 	order []int
@@ -50,8 +54,8 @@ type alerts struct {
 	dtop   cursor
 }
 
-func newAlerts(st *Styles) *alerts {
-	return &alerts{st: st, keys: newAlertKeys()}
+func newAlerts(st *Styles, call caller) *alerts {
+	return &alerts{st: st, keys: newAlertKeys(), call: call, prompt: newPrompt(st)}
 }
 
 func (v *alerts) Tab() string {
@@ -61,20 +65,32 @@ func (v *alerts) Tab() string {
 	return fmt.Sprintf("Alerts %d", len(v.snap.Alerts))
 }
 
-func (v *alerts) Capturing() bool       { return false }
+func (v *alerts) Capturing() bool       { return v.prompt.active() }
 func (v *alerts) SetNow(time.Time) bool { return false }
 
 func (v *alerts) SetSize(w, h int) {
 	v.w, v.h = w, h
-	v.sel.clamp(len(v.order), v.rowsH())
+	v.prompt.setWidth(w)
 	if v.detail != nil {
 		v.dlines = v.detailLines(*v.detail)
-		v.dtop.clamp(len(v.dlines), v.h)
+	}
+	v.clamp()
+}
+
+// clamp keeps the selection and the detail's scroll in view after the
+// space for them changed (a resize, a prompt opening or closing).
+func (v *alerts) clamp() {
+	v.sel.clamp(len(v.order), v.rowsH())
+	if v.detail != nil {
+		v.dtop.clamp(len(v.dlines), v.bodyH())
 	}
 }
 
+// bodyH is the rows above an open prompt.
+func (v *alerts) bodyH() int { return max(1, v.h-len(v.prompt.view(v.w))) }
+
 // rowsH is the table rows that fit under the title and the column header.
-func (v *alerts) rowsH() int { return max(1, v.h-2) }
+func (v *alerts) rowsH() int { return max(1, v.bodyH()-2) }
 
 func (v *alerts) SetSnapshot(s *Snapshot, _ time.Time) {
 	v.snap = s
@@ -130,32 +146,67 @@ func alertSource(a *engine.Alert) string {
 	return a.Key
 }
 
-func (v *alerts) KeyMap() help.KeyMap { return v.bindings() }
+func (v *alerts) KeyMap() help.KeyMap {
+	if v.prompt.active() {
+		return v.prompt.keyMap()
+	}
+	return v.bindings()
+}
 
 // bindings are the keys with only those that apply now enabled.
 func (v *alerts) bindings() alertKeys {
 	k := v.keys
 	n := len(v.order)
 	inDetail := v.detail != nil
-	k.navKeys.setEnabled((inDetail && len(v.dlines) > v.h) || (!inDetail && n > 1))
+	k.navKeys.setEnabled((inDetail && len(v.dlines) > v.bodyH()) || (!inDetail && n > 1))
 	k.Open.SetEnabled(!inDetail && n > 0)
 	k.Back.SetEnabled(inDetail)
 	k.Sort.SetEnabled(!inDetail && n > 1)
+	selected := v.selected() != nil
+	k.Silence.SetEnabled(selected)
+	k.Ack.SetEnabled(selected)
 	return k
 }
 
+// selected is the alert s and K act on: the open one, else the table's
+// selection; nil when there is none.
+func (v *alerts) selected() *engine.Alert {
+	if v.detail != nil {
+		return v.detail
+	}
+	if v.snap == nil || len(v.order) == 0 {
+		return nil
+	}
+	return &v.snap.Alerts[v.order[v.sel.pos]]
+}
+
 func (v *alerts) Update(msg tea.Msg) (tea.Cmd, bool) {
+	if v.prompt.active() {
+		cmd := v.prompt.update(msg)
+		v.clamp()
+		return cmd, true
+	}
 	k, ok := msg.(tea.KeyPressMsg)
 	if !ok || v.snap == nil {
 		return nil, false
 	}
 	keys := v.bindings()
+	switch {
+	case key.Matches(k, keys.Silence):
+		cmd := v.silence(*v.selected())
+		v.clamp()
+		return cmd, true
+	case key.Matches(k, keys.Ack):
+		v.ack(*v.selected())
+		v.clamp()
+		return nil, true
+	}
 	if v.detail != nil {
 		if key.Matches(k, keys.Back) {
 			v.detail, v.dlines = nil, nil
 			return nil, true
 		}
-		return nil, keys.move(k, &v.dtop, len(v.dlines), v.h)
+		return nil, keys.move(k, &v.dtop, len(v.dlines), v.bodyH())
 	}
 	switch {
 	case key.Matches(k, keys.Open):
@@ -192,10 +243,21 @@ func (v *alerts) View() string {
 	if v.snap == nil {
 		return v.st.Faint.Render("waiting for the first snapshot…")
 	}
+	pl := v.prompt.view(v.w)
 	if v.detail != nil {
-		from, to := v.dtop.window(len(v.dlines), v.h)
-		return strings.Join(v.dlines[from:to], "\n")
+		from, to := v.dtop.window(len(v.dlines), v.bodyH())
+		return strings.Join(append(slices.Clone(v.dlines[from:to]), pl...), "\n")
 	}
+	body := v.table()
+	if len(pl) == 0 {
+		return body
+	}
+	// The prompt goes right under the rows, near the alert it is about.
+	return strings.Join(append(lines(body, v.bodyH()), pl...), "\n")
+}
+
+// table is the sorted alerts, the selection marked.
+func (v *alerts) table() string {
 	var b strings.Builder
 	b.WriteString(v.st.Label.Render(clip(fmt.Sprintf("Alerts %d · sorted by %s ▾", len(v.order), v.sort), v.w)))
 	if len(v.order) == 0 {
@@ -304,4 +366,119 @@ func orAll(ss []string) string {
 		return "all"
 	}
 	return strings.Join(ss, ", ")
+}
+
+// defaultSilence is how long s silences for when the analyst just presses
+// enter.
+const defaultSilence = 2 * time.Hour
+
+// alertLabel names an alert in prompts and the status line.
+func alertLabel(a *engine.Alert) string {
+	return a.ID + " " + a.Scenario + " " + alertSource(a)
+}
+
+// silenceMatchers are the matchers s suggests for a: its scenario and what
+// it blames, by the labels the router gives it (source, else a campaign's
+// prefixes, else its key), so the silence matches this alert and its
+// repeats, not the whole scenario.
+func silenceMatchers(a *engine.Alert) string {
+	l := route.Labels(a)
+	terms := []string{route.LabelScenario + "=" + l[route.LabelScenario]}
+	for _, name := range []string{route.LabelSource, route.LabelPrefixes, route.LabelKey} {
+		if v := l[name]; v != "" {
+			terms = append(terms, name+"="+v)
+			break
+		}
+	}
+	return strings.Join(terms, " ")
+}
+
+// parseMatchers reads space-separated matchers as the router will.
+func parseMatchers(s string) ([]string, error) {
+	ms := strings.Fields(s)
+	if len(ms) == 0 {
+		return nil, errors.New("at least one matcher is required, or esc")
+	}
+	if _, err := route.ParseMatchers(ms); err != nil {
+		return nil, err
+	}
+	return ms, nil
+}
+
+// parseSilence reads how long to silence for; empty is the default.
+func parseSilence(s string) (time.Duration, error) {
+	if s == "" {
+		return defaultSilence, nil
+	}
+	return parseDur(s)
+}
+
+// silence asks for the matchers (suggested from a, editable), how long and
+// why, then silences.
+func (v *alerts) silence(a engine.Alert) tea.Cmd {
+	label := alertLabel(&a)
+	// Questions lead with what to answer: at 80 columns the tail is cut.
+	q := "silence " + a.ID + " " + a.Scenario + ": which alerts? matchers, all must match"
+	return v.prompt.prefilled(q, silenceMatchers(&a), func(s string) error { _, err := parseMatchers(s); return err }, func(s string) tea.Cmd {
+		ms, _ := parseMatchers(s)
+		what := strings.Join(ms, " ")
+		q := "silence for how long? like 30m or 4h, empty = " + shortDur(defaultSilence) + " · " + what
+		return v.prompt.free(q, func(s string) error { _, err := parseSilence(s); return err }, func(s string) tea.Cmd {
+			d, _ := parseSilence(s)
+			q := "why? a comment is required · silencing " + what + " for " + shortDur(d)
+			return v.prompt.require(q, "a comment", func(comment string) tea.Cmd {
+				return v.call.silence(ms, d, comment, label)
+			})
+		})
+	})
+}
+
+// ack asks y/n, then acknowledges a.
+func (v *alerts) ack(a engine.Alert) {
+	id, label := a.ID, alertLabel(&a)
+	v.prompt.confirm("acknowledge "+label, func(string) tea.Cmd {
+		return v.call.ack(id, label)
+	})
+}
+
+// selectID opens alert id (any case) in the detail, so a palette command
+// shows what it acts on.
+func (v *alerts) selectID(id string) (*engine.Alert, error) {
+	i := -1
+	if v.snap != nil {
+		i = slices.IndexFunc(v.order, func(j int) bool { return strings.EqualFold(v.snap.Alerts[j].ID, id) })
+	}
+	if i < 0 {
+		return nil, fmt.Errorf("no alert %s (of the %d most recent)", id, len(v.order))
+	}
+	v.detail, v.dlines = nil, nil
+	v.sel.pos = i
+	v.sel.clamp(len(v.order), v.rowsH())
+	v.remember()
+	return &v.snap.Alerts[v.order[i]], nil
+}
+
+// ackID is K for alert id, from the palette: the same y/n.
+func (v *alerts) ackID(id string) error {
+	a, err := v.selectID(id)
+	if err != nil {
+		return err
+	}
+	v.ack(*a)
+	v.clamp()
+	return nil
+}
+
+// silenceID silences alert id's suggested matchers for d, from the
+// palette, which has the duration and comment in hand.
+func (v *alerts) silenceID(id string, d time.Duration, comment string) (tea.Cmd, error) {
+	a, err := v.selectID(id)
+	if err != nil {
+		return nil, err
+	}
+	ms, err := parseMatchers(silenceMatchers(a))
+	if err != nil {
+		return nil, err
+	}
+	return v.call.silence(ms, d, comment, alertLabel(a)), nil
 }

@@ -68,6 +68,10 @@ func (staticConsole) ApproveEdited(context.Context, string, time.Duration, []str
 	return nil
 }
 func (staticConsole) Extend(context.Context, string, time.Duration) error { return nil }
+func (staticConsole) Ack(context.Context, string) error                   { return nil }
+func (staticConsole) Silence(context.Context, []string, time.Duration, string) (string, error) {
+	return "s1", nil
+}
 
 func (c staticConsole) Events(_ context.Context, after uint64) ([]LiveEvent, error) {
 	for i, le := range c.ev {

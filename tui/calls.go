@@ -143,3 +143,29 @@ func (k caller) extend(id string, by time.Duration, label string) tea.Cmd {
 		return actionMsg{done: "extended " + label + " by " + shortDur(by)}
 	}
 }
+
+// silence silences matchers for d with comment; label names the alert
+// they came from for the status line.
+func (k caller) silence(matchers []string, d time.Duration, comment, label string) tea.Cmd {
+	matchers = slices.Clone(matchers)
+	return func() tea.Msg {
+		ctx, cancel := k.ctx()
+		defer cancel()
+		id, err := k.c.Silence(ctx, matchers, d, comment)
+		if err != nil {
+			return actionMsg{err: fmt.Errorf("silence %s: %w", label, err)}
+		}
+		return actionMsg{done: "silenced as " + id + " for " + shortDur(d) + " (" + label + ")"}
+	}
+}
+
+func (k caller) ack(id, label string) tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := k.ctx()
+		defer cancel()
+		if err := k.c.Ack(ctx, id); err != nil {
+			return actionMsg{err: fmt.Errorf("ack %s: %w", label, err)}
+		}
+		return actionMsg{done: "acknowledged " + label}
+	}
+}

@@ -28,6 +28,12 @@ type Console interface {
 	ApproveEdited(ctx context.Context, id string, ttl time.Duration, gateways []string) error
 	// Extend lengthens an active decision by d from its current expiry.
 	Extend(ctx context.Context, id string, d time.Duration) error
+	// Silence mutes notifications for alerts matching every matcher
+	// ("scenario=ssh-bruteforce", "source=~203\.0\.113\..*") for d; it
+	// returns the silence's ID. Alerts are still recorded and resolve.
+	Silence(ctx context.Context, matchers []string, d time.Duration, comment string) (string, error)
+	// Ack acknowledges an alert: its notification groups stop escalating.
+	Ack(ctx context.Context, alertID string) error
 	// Reject refuses a pending decision, with the analyst's reason.
 	Reject(ctx context.Context, id, reason string) error
 	// Rollback removes an active decision from every gateway now.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -33,11 +34,23 @@ type fixture struct {
 	// edits and extended record ApproveEdited and Extend by decision ID.
 	edits    map[string]edit
 	extended map[string]time.Duration
+	// silences and acked record Silence and Ack in call order;
+	// actionErr, when set, is what both answer instead.
+	silences  []silenceCall
+	acked     []string
+	actionErr error
 
 	// events is what the console retains of the live stream, oldest
 	// first; next numbers the next event added.
 	events []LiveEvent
 	next   uint64
+}
+
+// silenceCall is what Silence was asked.
+type silenceCall struct {
+	matchers []string
+	d        time.Duration
+	comment  string
 }
 
 // edit is what ApproveEdited was asked.
@@ -159,6 +172,50 @@ func (f *fixture) Extend(_ context.Context, id string, by time.Duration) error {
 	f.extended[id] += by
 	f.audit("extend", id+" by "+by.String())
 	return nil
+}
+
+func (f *fixture) Silence(_ context.Context, matchers []string, d time.Duration, comment string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.actionErr != nil {
+		return "", f.actionErr
+	}
+	f.silences = append(f.silences, silenceCall{matchers: slices.Clone(matchers), d: d, comment: comment})
+	id := fmt.Sprintf("s%d", len(f.silences))
+	f.audit("silence", id+" "+strings.Join(matchers, ",")+" for "+d.String())
+	return id, nil
+}
+
+func (f *fixture) Ack(_ context.Context, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.actionErr != nil {
+		return f.actionErr
+	}
+	if !slices.ContainsFunc(f.snap.Alerts, func(a engine.Alert) bool { return a.ID == id }) {
+		return fmt.Errorf("no alert %s", id)
+	}
+	f.acked = append(f.acked, id)
+	f.audit("ack", id)
+	return nil
+}
+
+// setActionErr makes Silence and Ack fail with err (nil: succeed).
+func (f *fixture) setActionErr(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.actionErr = err
+}
+
+// notices returns copies of what Silence and Ack were asked.
+func (f *fixture) notices() ([]silenceCall, []string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	sils := make([]silenceCall, len(f.silences))
+	for i, s := range f.silences {
+		sils[i] = silenceCall{matchers: slices.Clone(s.matchers), d: s.d, comment: s.comment}
+	}
+	return sils, slices.Clone(f.acked)
 }
 
 // changes returns copies of what ApproveEdited and Extend were asked.

@@ -252,6 +252,111 @@ func TestFlows(t *testing.T) {
 			f.waitScreen("extended", contains("✓ extended block 198.51.100.23 by 1h30m", "1h40m"))
 			f.quit()
 		}},
+		{name: "silence with the suggested matchers", run: func(f *flow) {
+			f.keys("3", "s")
+			f.waitScreen("matchers prompt", contains("silence A0002 ids-exploit: which alerts?", "> scenario=ids-exploit source=2001:db8::bad"))
+			f.keys("enter")
+			f.waitScreen("duration prompt", contains("silence for how long?"))
+			f.keys("enter")
+			f.waitScreen("comment prompt", contains("why? a comment is required"))
+			// q and K are text while the prompt is open, not commands.
+			f.typeText("known scanner, Q4 pentest by K")
+			f.keys("enter")
+			f.until("Silence", func() bool {
+				sils, _ := f.fx.notices()
+				return len(sils) == 1
+			})
+			sils, _ := f.fx.notices()
+			want := silenceCall{matchers: []string{"scenario=ids-exploit", "source=2001:db8::bad"}, d: 2 * time.Hour, comment: "known scanner, Q4 pentest by K"}
+			if got := sils[0]; !slices.Equal(got.matchers, want.matchers) || got.d != want.d || got.comment != want.comment {
+				t.Errorf("Silence got %+v, want %+v", got, want)
+			}
+			f.waitScreen("silenced", contains("✓ silenced as s1 for 2h"))
+			f.keys("6")
+			f.waitScreen("audit record", contains("silence", "s1 scenario=ids-exploit,source=2001:db8::bad for 2h0m0s"))
+			f.quit()
+		}},
+		{name: "silence a campaign for 30m", run: func(f *flow) {
+			f.keys("3", "j", "j", "s")
+			f.waitScreen("matchers prompt", contains("> scenario=ssh-campaign prefixes=203.0.113.0/24"))
+			f.keys("enter")
+			f.typeText("0s")
+			f.keys("enter")
+			f.waitScreen("zero refused", contains(`! "0s": want a positive duration`))
+			f.keys("backspace", "backspace")
+			f.typeText("30m")
+			f.keys("enter", "enter")
+			f.waitScreen("comment required", contains("! a comment is required, or esc"))
+			f.typeText("lab range")
+			f.keys("enter")
+			f.until("Silence(campaign)", func() bool {
+				sils, _ := f.fx.notices()
+				return len(sils) == 1 && slices.Equal(sils[0].matchers, []string{"scenario=ssh-campaign", "prefixes=203.0.113.0/24"}) &&
+					sils[0].d == 30*time.Minute && sils[0].comment == "lab range"
+			})
+			f.waitScreen("silenced", contains("✓ silenced as s1 for 30m"))
+			f.quit()
+		}},
+		{name: "silence esc silences nothing", run: func(f *flow) {
+			f.keys("3", "s", "enter", "esc")
+			f.waitScreen("back to the table", contains("enter detail • s silence"))
+			f.keys("q")
+			f.tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second))
+			if sils, _ := f.fx.notices(); len(sils) != 0 {
+				t.Errorf("esc silenced %+v", sils)
+			}
+		}},
+		{name: "ack asks then acks", run: func(f *flow) {
+			f.keys("3", "j", "K")
+			f.waitScreen("confirm", contains("? acknowledge A0004 ssh-bruteforce 198.51.100.7 [y/n]"))
+			f.keys("y")
+			f.until("Ack(A0004)", func() bool {
+				_, acked := f.fx.notices()
+				return slices.Equal(acked, []string{"A0004"})
+			})
+			f.waitScreen("acked", contains("✓ acknowledged A0004 ssh-bruteforce 198.51.100.7"))
+			f.quit()
+		}},
+		{name: "ack n does nothing", run: func(f *flow) {
+			f.keys("3", "K", "n")
+			f.waitScreen("back to the table", contains("enter detail • s silence"))
+			f.keys("q")
+			f.tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second))
+			if _, acked := f.fx.notices(); len(acked) != 0 {
+				t.Errorf("n acknowledged %v", acked)
+			}
+		}},
+		{name: "ack and silence errors show", run: func(f *flow) {
+			f.fx.setActionErr(errors.New("control socket: permission denied"))
+			f.keys("3", "K", "y")
+			f.waitScreen("ack failed", contains("! ack A0002 ids-exploit 2001:db8::bad: control socket: permission denied"))
+			f.keys("s", "enter", "enter")
+			f.typeText("noisy")
+			f.keys("enter")
+			f.waitScreen("silence failed", contains("! silence A0002 ids-exploit 2001:db8::bad: control socket: permission denied"))
+			f.quit()
+		}},
+		{name: "palette ack and silence", run: func(f *flow) {
+			f.keys(":")
+			f.typeText("ack a0001")
+			f.keys("enter")
+			f.waitScreen("confirm", contains("[3 Alerts 4]", "? acknowledge A0001 ssh-user-enum 192.0.2.55 [y/n]"))
+			f.keys("y")
+			f.until("Ack(A0001)", func() bool {
+				_, acked := f.fx.notices()
+				return slices.Equal(acked, []string{"A0001"})
+			})
+			f.keys(":")
+			f.typeText("silence A0004 4h brute forcer is our own scanner")
+			f.keys("enter")
+			f.until("Silence(A0004)", func() bool {
+				sils, _ := f.fx.notices()
+				return len(sils) == 1 && slices.Equal(sils[0].matchers, []string{"scenario=ssh-bruteforce", "source=198.51.100.7"}) &&
+					sils[0].d == 4*time.Hour && sils[0].comment == "brute forcer is our own scanner"
+			})
+			f.waitScreen("silenced", contains("✓ silenced as s1 for 4h"))
+			f.quit()
+		}},
 		{name: "palette approve and view", run: func(f *flow) {
 			f.keys(":")
 			f.typeText("appr")

@@ -108,26 +108,31 @@ func (k eventKeys) FullHelp() [][]key.Binding {
 	return [][]key.Binding{k.column(), {k.Pause, k.Filter, k.Open, k.Back}}
 }
 
+// alertKeys: s silences and K acknowledges the alert selected (or open).
+// Sorting is o ("order"): s belongs to the action, not the display; K is
+// capital because k moves up.
 type alertKeys struct {
 	navKeys
-	Sort, Open, Back key.Binding
+	Sort, Open, Back, Silence, Ack key.Binding
 }
 
 func newAlertKeys() alertKeys {
 	return alertKeys{
 		navKeys: newNavKeys(),
-		Sort:    key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sort")),
+		Sort:    key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "sort")),
 		Open:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "detail")),
 		Back:    key.NewBinding(key.WithKeys("esc", "backspace"), key.WithHelp("esc", "back")),
+		Silence: key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "silence")),
+		Ack:     key.NewBinding(key.WithKeys("K"), key.WithHelp("K", "ack")),
 	}
 }
 
 func (k alertKeys) ShortHelp() []key.Binding {
-	return []key.Binding{k.Up, k.Down, k.Open, k.Back, k.Sort}
+	return []key.Binding{k.Up, k.Down, k.Open, k.Back, k.Silence, k.Ack, k.Sort}
 }
 
 func (k alertKeys) FullHelp() [][]key.Binding {
-	return [][]key.Binding{k.column(), {k.Open, k.Back, k.Sort}}
+	return [][]key.Binding{k.column(), {k.Open, k.Back, k.Silence, k.Ack, k.Sort}}
 }
 
 type pendingKeys struct {

@@ -91,6 +91,10 @@ func (*loadConsole) Approve(context.Context, string) error               { retur
 func (*loadConsole) Reject(context.Context, string, string) error        { return nil }
 func (*loadConsole) Rollback(context.Context, string) error              { return nil }
 func (*loadConsole) Extend(context.Context, string, time.Duration) error { return nil }
+func (*loadConsole) Ack(context.Context, string) error                   { return nil }
+func (*loadConsole) Silence(context.Context, []string, time.Duration, string) (string, error) {
+	return "s1", nil
+}
 func (*loadConsole) ApproveEdited(context.Context, string, time.Duration, []string) error {
 	return nil
 }

@@ -98,6 +98,16 @@ func paletteCommands() []command {
 		}
 		return out
 	}
+	alertIDs := func(m *Model, i int) []string {
+		if i != 0 || m.snap == nil {
+			return nil
+		}
+		var out []string
+		for _, a := range m.snap.Alerts {
+			out = append(out, a.ID)
+		}
+		return out
+	}
 	return []command{
 		{name: "approve", args: "ID", help: "approve a pending decision (as a)", complete: pendingIDs,
 			run: func(m *Model, args []string) (tea.Cmd, error) {
@@ -144,6 +154,32 @@ func paletteCommands() []command {
 				cmd, err := m.active.extendID(args[0], by)
 				if err == nil {
 					m.setFocus(viewActive)
+				}
+				return cmd, err
+			}},
+		{name: "ack", args: "ID", help: "acknowledge an alert (as K, asks y/n)", complete: alertIDs,
+			run: func(m *Model, args []string) (tea.Cmd, error) {
+				if len(args) != 1 {
+					return nil, errors.New("usage: ack ID")
+				}
+				err := m.alerts.ackID(args[0])
+				if err == nil {
+					m.setFocus(viewAlerts)
+				}
+				return nil, err
+			}},
+		{name: "silence", args: "ID DURATION COMMENT…", help: "silence alerts like this one (s edits the matchers)", complete: alertIDs,
+			run: func(m *Model, args []string) (tea.Cmd, error) {
+				if len(args) < 3 {
+					return nil, errors.New("usage: silence ID DURATION COMMENT… (a comment is required)")
+				}
+				d, err := parseDur(args[1])
+				if err != nil {
+					return nil, err
+				}
+				cmd, err := m.alerts.silenceID(args[0], d, strings.Join(args[2:], " "))
+				if err == nil {
+					m.setFocus(viewAlerts)
 				}
 				return cmd, err
 			}},

@@ -10,6 +10,9 @@ import (
 
 type promptKind int
 
+// promptLimit is the most an analyst types into a prompt.
+const promptLimit = 200
+
 const (
 	promptNone promptKind = iota
 	// promptConfirm asks y/n.
@@ -32,9 +35,11 @@ type prompt struct {
 	kind     promptKind
 	question string
 	want     string
-	problem  string
-	input    textinput.Model
-	keys     promptKeys
+	// need names what a promptText requires, for its problem line.
+	need    string
+	problem string
+	input   textinput.Model
+	keys    promptKeys
 	// check, when set, vets the text on enter: an error keeps the prompt
 	// open with the problem shown, so the analyst fixes a typo instead of
 	// retyping.
@@ -46,7 +51,7 @@ func newPrompt(st *Styles) prompt {
 	in := textinput.New()
 	in.SetStyles(st.Input)
 	in.Prompt = "> "
-	in.CharLimit = 200
+	in.CharLimit = promptLimit
 	return prompt{st: st, input: in, keys: newPromptKeys()}
 }
 
@@ -63,10 +68,28 @@ func (p *prompt) typed(question, want string, run func(string) tea.Cmd) tea.Cmd 
 	return p.input.Focus()
 }
 
-// text asks for non-empty free text, running run with it.
+// text asks for non-empty free text (a reason), running run with it.
 func (p *prompt) text(question string, run func(string) tea.Cmd) tea.Cmd {
+	return p.require(question, "a reason", run)
+}
+
+// require asks for non-empty free text, need naming it when it is
+// missing ("a comment"), running run with it.
+func (p *prompt) require(question, need string, run func(string) tea.Cmd) tea.Cmd {
 	p.open(promptText, question, "", run)
+	p.need = need
 	return p.input.Focus()
+}
+
+// prefilled asks like free, starting from value: a suggestion the analyst
+// edits rather than types. The limit grows to fit it, so a long
+// suggestion is never cut.
+func (p *prompt) prefilled(question, value string, check func(string) error, run func(string) tea.Cmd) tea.Cmd {
+	cmd := p.free(question, check, run)
+	p.input.CharLimit = max(promptLimit, len(value)+promptLimit)
+	p.input.SetValue(value)
+	p.input.CursorEnd()
+	return cmd
 }
 
 // free asks for text that may be empty, vetted by check, running run with
@@ -79,6 +102,8 @@ func (p *prompt) free(question string, check func(string) error, run func(string
 
 func (p *prompt) open(kind promptKind, question, want string, run func(string) tea.Cmd) {
 	p.kind, p.question, p.want, p.run, p.problem, p.check = kind, question, want, run, "", nil
+	p.need = "a reason"
+	p.input.CharLimit = promptLimit
 	p.input.Reset()
 }
 
@@ -112,7 +137,7 @@ func (p *prompt) update(msg tea.Msg) tea.Cmd {
 			p.problem = "does not match: type " + p.want + " exactly, or esc"
 			return nil
 		case p.kind == promptText && v == "":
-			p.problem = "a reason is required, or esc"
+			p.problem = p.need + " is required, or esc"
 			return nil
 		}
 		if p.check != nil {

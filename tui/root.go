@@ -42,9 +42,10 @@ type Model struct {
 	views []view
 	focus int
 	// live is the events view, also in views: the root feeds it what
-	// each Events call returns. pending and active take the palette's
-	// commands.
+	// each Events call returns. alerts, pending and active take the
+	// palette's commands.
 	live    *events
+	alerts  *alerts
 	pending *pending
 	active  *decisions
 	// pal is the : command line, over whichever view is focused.
@@ -99,12 +100,13 @@ func New(c Console, opts Options) *Model {
 		cmds:  paletteCommands(),
 	}
 	m.live = newEvents(m.st)
+	m.alerts = newAlerts(m.st, call)
 	m.pending = newPending(m.st, call)
 	m.active = newDecisions(m.st, call)
 	m.views = []view{
 		viewOverview: newOverview(m.st),
 		viewEvents:   m.live,
-		viewAlerts:   newAlerts(m.st),
+		viewAlerts:   m.alerts,
 		viewPending:  m.pending,
 		viewActive:   m.active,
 		viewAudit:    newAudit(m.st),

@@ -82,7 +82,10 @@ func attachConsole(ctx context.Context, g *globals, socket string) error {
 		},
 		events: func(ctx context.Context, after uint64) (out []tui.LiveEvent, err error) {
 			return out, c.Call(ctx, "events", after, &out)
-		}}
+		},
+		// A daemon without routing answers these calls with an unknown
+		// call error, which the console shows.
+		router: remoteRouter{c: c}}
 	return tui.Run(ctx, src, consoleOptions(src.actor))
 }
 

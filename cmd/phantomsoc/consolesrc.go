@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"sync"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/phantomsoc/phantomsoc/actions"
 	"github.com/phantomsoc/phantomsoc/engine"
+	"github.com/phantomsoc/phantomsoc/engine/route"
 	"github.com/phantomsoc/phantomsoc/store"
 	"github.com/phantomsoc/phantomsoc/tui"
 )
@@ -26,7 +28,9 @@ type consoleSource struct {
 	enf          enforcer
 	stats        func(ctx context.Context) (engine.Stats, []engine.Queue, error)
 	events       func(ctx context.Context, after uint64) ([]tui.LiveEvent, error)
-	now          func() time.Time
+	// router serves silences and acknowledgements; nil without routing.
+	router routerOps
+	now    func() time.Time
 
 	mu sync.Mutex
 	// rate keeps the lines/s history the overview draws.
@@ -213,6 +217,27 @@ func (c *consoleSource) ApproveEdited(ctx context.Context, id string, ttl time.D
 // Extend lengthens an active decision.
 func (c *consoleSource) Extend(ctx context.Context, id string, d time.Duration) error {
 	_, err := c.enf.Extend(ctx, id, d, c.actor)
+	return err
+}
+
+// errNoRouting answers silence and ack requests when no routing is set up.
+var errNoRouting = errors.New("no routing: section in the config: nothing is notified, so nothing to silence or acknowledge")
+
+// Silence mutes notifications for matching alerts.
+func (c *consoleSource) Silence(ctx context.Context, matchers []string, d time.Duration, comment string) (string, error) {
+	if c.router == nil {
+		return "", errNoRouting
+	}
+	now := c.now()
+	return c.router.AddSilence(ctx, route.Silence{Matchers: matchers, StartsAt: now, EndsAt: now.Add(d), CreatedBy: c.actor, Comment: comment})
+}
+
+// Ack acknowledges an alert.
+func (c *consoleSource) Ack(ctx context.Context, alertID string) error {
+	if c.router == nil {
+		return errNoRouting
+	}
+	_, err := c.router.Ack(ctx, alertID, c.actor)
 	return err
 }
 

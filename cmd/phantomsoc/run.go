@@ -239,6 +239,9 @@ func runEngine(ctx context.Context, stdout, stderr io.Writer, g *globals, run *r
 		src := &consoleSource{mode: "in-process", source: dbPath, dryRun: cfg.DryRun, actor: consoleActor(),
 			db: db, enf: enf.enf, stats: func(context.Context) (engine.Stats, []engine.Queue, error) { return e.Stats(), e.Queues(), nil }, now: time.Now,
 			events: func(_ context.Context, after uint64) ([]tui.LiveEvent, error) { return ring.After(after), nil }}
+		if notify != nil {
+			src.router = notify
+		}
 		engDone := make(chan error, 1)
 		go func() { engDone <- e.Run(ctx) }()
 		runErr = run.ui(ctx, src)
