@@ -116,7 +116,13 @@ func buildNotifying(cfg *Config, db *store.DB, logger *slog.Logger) (*notifying,
 	if err != nil {
 		return nil, fmt.Errorf("routing: %w", err)
 	}
-	disp, err := route.NewDispatcher(r, route.Options{Logger: logger})
+	// An attack still going on raises its alert again; one quiet for an
+	// hour is over unless the config says otherwise.
+	resolve := time.Hour
+	if rt := cfg.Routing.ResolveTimeout; rt != nil {
+		resolve = time.Duration(*rt)
+	}
+	disp, err := route.NewDispatcher(r, route.Options{Logger: logger, ResolveTimeout: resolve})
 	if err != nil {
 		return nil, fmt.Errorf("routing: %w", err)
 	}

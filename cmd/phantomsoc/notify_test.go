@@ -63,7 +63,9 @@ func (h *hookServer) counts() (distinct, twice int) {
 	return distinct, twice
 }
 
-func notifyConfig(t *testing.T, dir, logPath, hookURL string) string {
+// notifyConfig follows logPath and routes every alert, in its own group, to
+// a webhook receiver at hookURL; extra lines go into the routing section.
+func notifyConfig(t *testing.T, dir, logPath, hookURL string, extra ...string) string {
 	cfg := fmt.Sprintf(`sources:
   - {name: auth, type: file, path: %s}
 receivers:
@@ -74,7 +76,11 @@ routing:
     receiver: hook
     group_by: ["..."]
     group_wait: 0s
+    group_interval: 1s
 `, logPath, hookURL)
+	for _, e := range extra {
+		cfg += "  " + e + "\n"
+	}
 	p := filepath.Join(dir, "phantomsoc.yaml")
 	if err := os.WriteFile(p, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -230,5 +236,43 @@ func TestSilencesAndAckThroughTheDaemon(t *testing.T) {
 	}
 	if audit := mustRun(t, "", args("audit", "list", "-o", "json")...); !strings.Contains(audit, `"action":"alert.acknowledged"`) {
 		t.Error("the acknowledgement is not in the audit trail")
+	}
+}
+
+// TestResolvedIsNotified: an alert quiet for resolve_timeout is notified as
+// resolved.
+func TestResolvedIsNotified(t *testing.T) {
+	dir := t.TempDir()
+	hook := newHookServer(t)
+	hook.up.Store(true)
+	logPath := filepath.Join(dir, "auth.log")
+	dbPath := filepath.Join(dir, "d.db")
+	cfg := notifyConfig(t, dir, logPath, hook.URL, "resolve_timeout: 1s")
+	now := time.Now().UTC().Truncate(time.Second).Add(-time.Minute)
+	if err := os.WriteFile(logPath, []byte(attackLines(now, "203.0.113.90", 12, 1000)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	g := &globals{db: dbPath, config: cfg, output: outputTable, logFormat: "json", logLevel: "error"}
+	ctx, cancel := context.WithCancel(t.Context())
+	errc := make(chan error, 1)
+	go func() { errc <- runEngine(ctx, io.Discard, io.Discard, g, newRunOptions(), "daemon") }()
+	defer func() {
+		cancel()
+		if err := <-errc; err != nil {
+			t.Errorf("daemon: %v", err)
+		}
+	}()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		hook.mu.Lock()
+		all := strings.Join(hook.bodies, "\n")
+		hook.mu.Unlock()
+		if strings.Contains(all, `"status":"firing"`) && strings.Contains(all, `"status":"resolved"`) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no firing then resolved notification within 15s; got:\n%s", all)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

@@ -28,6 +28,9 @@ type Config struct {
 	// with the notifiers; a caller that has them can fill this list from
 	// there before Validate.
 	Receivers     []string       `yaml:"receivers"`
+	// ResolveTimeout resolves an alert the engine has not raised again
+	// for this long; 0 keeps alerts firing until resolved explicitly.
+	ResolveTimeout *Duration `yaml:"resolve_timeout"`
 	TimeIntervals []TimeInterval `yaml:"time_intervals"`
 	InhibitRules  []InhibitRule  `yaml:"inhibit_rules"`
 }
@@ -175,6 +178,9 @@ func fieldErr(field, format string, args ...any) error {
 // Validate reports every problem, each a *FieldError naming its field.
 func (c *Config) Validate() error {
 	var errs []error
+	if c.ResolveTimeout != nil && *c.ResolveTimeout < 0 {
+		errs = append(errs, fieldErr("resolve_timeout", "must not be negative"))
+	}
 	receivers := map[string]bool{}
 	for i, r := range c.Receivers {
 		f := fmt.Sprintf("receivers[%d]", i)

@@ -71,6 +71,10 @@ type Options struct {
 	// SilenceRetention keeps expired silences listed this long; 24h when
 	// zero.
 	SilenceRetention time.Duration
+	// ResolveTimeout resolves an alert that has not been raised again for
+	// this long (the engine raises an alert again while its attack goes
+	// on); zero never resolves by time.
+	ResolveTimeout time.Duration
 }
 
 // Dispatcher groups routed alerts and decides when to notify whom. It is
@@ -85,6 +89,7 @@ type Dispatcher struct {
 	now              func() time.Time
 	log              *slog.Logger
 	silenceRetention time.Duration
+	resolveTimeout   time.Duration
 
 	alerts     map[string]*tracked
 	groups     map[string]*group // by base key (route and group labels)
@@ -147,7 +152,7 @@ func NewDispatcher(r *Router, opt Options) (*Dispatcher, error) {
 	if r == nil {
 		return nil, fmt.Errorf("new dispatcher: nil router")
 	}
-	d := &Dispatcher{r: r, now: opt.Now, log: opt.Logger, silenceRetention: opt.SilenceRetention}
+	d := &Dispatcher{r: r, now: opt.Now, log: opt.Logger, silenceRetention: opt.SilenceRetention, resolveTimeout: opt.ResolveTimeout}
 	if d.now == nil {
 		d.now = time.Now
 	}
@@ -336,6 +341,13 @@ func (d *Dispatcher) Next() time.Time {
 // notifications, ordered by due time, then group key, then level, with a
 // level's receivers in config order.
 func (d *Dispatcher) Tick(now time.Time) []Notification {
+	if rt := d.resolveTimeout; rt > 0 {
+		for fp, t := range d.alerts {
+			if t.endsAt.IsZero() && !t.updatedAt.Add(rt).After(now) {
+				_ = d.Resolve(fp, t.updatedAt.Add(rt)) // fp is tracked: cannot fail
+			}
+		}
+	}
 	var out []Notification
 	for len(d.queue) > 0 && !d.queue[0].due.After(now) {
 		g := d.queue[0]

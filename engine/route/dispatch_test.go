@@ -650,3 +650,53 @@ func TestImportAfterConfigChange(t *testing.T) {
 		t.Error("Import(version 99) = nil error")
 	}
 }
+
+// TestResolveTimeout: an alert the engine stops raising resolves after the
+// timeout, and the resolution is notified at the group's next flush.
+func TestResolveTimeout(t *testing.T) {
+	cfg, err := Parse([]byte("receivers: [ops]\nroute: {receiver: ops, group_by: [scenario], group_wait: 0s, group_interval: 1m}\nresolve_timeout: 10m\n"), "rt.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	now := t0
+	d, err := NewDispatcher(r, Options{Now: func() time.Time { return now }, ResolveTimeout: time.Duration(*cfg.ResolveTimeout)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := engine.Alert{ID: "al-1", Scenario: "ssh-bruteforce", Key: "203.0.113.5", Source: netip.MustParseAddr("203.0.113.5"), Risk: 6}
+	d.Add(&a)
+	if ns := d.Tick(now); len(ns) != 1 || ns[0].Status != StatusFiring {
+		t.Fatalf("first tick = %+v, want one firing", ns)
+	}
+	// Raised again at 5m: the timeout counts from there.
+	now = t0.Add(5 * time.Minute)
+	d.Add(&a)
+	for _, at := range []time.Duration{9 * time.Minute, 14 * time.Minute} {
+		now = t0.Add(at)
+		for _, n := range d.Tick(now) {
+			if n.Status == StatusResolved {
+				t.Fatalf("resolved at %s, before 10m of quiet", at)
+			}
+		}
+	}
+	var resolved []Notification
+	for at := 15 * time.Minute; at <= 17*time.Minute; at += 30 * time.Second {
+		now = t0.Add(at)
+		for _, n := range d.Tick(now) {
+			if n.Status == StatusResolved {
+				resolved = append(resolved, n)
+			}
+		}
+	}
+	if len(resolved) != 1 {
+		t.Fatalf("resolutions after 10m of quiet = %+v, want one", resolved)
+	}
+	if _, err := Parse([]byte("receivers: [ops]\nroute: {receiver: ops}\nresolve_timeout: 10x\n"), "bad.yaml"); err == nil {
+		t.Error("a bad resolve_timeout was accepted")
+	}
+}

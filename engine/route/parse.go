@@ -66,7 +66,7 @@ func PositionErrors(file *ast.File, filename string, err error) error {
 	return errors.Join(errs...)
 }
 
-var durationKeys = map[string]bool{"group_wait": true, "group_interval": true, "repeat_interval": true, "after": true}
+var durationKeys = map[string]bool{"group_wait": true, "group_interval": true, "repeat_interval": true, "after": true, "resolve_timeout": true}
 
 // checkDurations reports every duration value that parseDuration rejects,
 // wherever it is in the tree, with its position and field path.
