@@ -27,12 +27,12 @@ type Config struct {
 	// Receivers are the names routes may use. Their channels are configured
 	// with the notifiers; a caller that has them can fill this list from
 	// there before Validate.
-	Receivers     []string       `yaml:"receivers"`
+	Receivers []string `yaml:"receivers"`
 	// ResolveTimeout resolves an alert the engine has not raised again
 	// for this long; 0 keeps alerts firing until resolved explicitly.
-	ResolveTimeout *Duration `yaml:"resolve_timeout"`
-	TimeIntervals []TimeInterval `yaml:"time_intervals"`
-	InhibitRules  []InhibitRule  `yaml:"inhibit_rules"`
+	ResolveTimeout *Duration      `yaml:"resolve_timeout"`
+	TimeIntervals  []TimeInterval `yaml:"time_intervals"`
+	InhibitRules   []InhibitRule  `yaml:"inhibit_rules"`
 }
 
 // Route is a node of the tree. A child inherits what it leaves unset: who
