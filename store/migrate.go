@@ -26,6 +26,7 @@ func shippedMigrations() []migration {
 		{version: 1, name: "initial layout", up: migrateV1},
 		{version: 2, name: "enforcement states", up: migrateV2},
 		{version: 3, name: "notification outbox", up: migrateV3},
+		{version: 4, name: "pending notification index", up: migrateV4},
 	}
 }
 

@@ -18,6 +18,38 @@ import (
 // have been.
 const bucketOutbox = "outbox"
 
+// bucketOutboxPending indexes the notifications still to deliver by
+// creation time then key, so a delivery pass reads only those, however
+// many the outbox holds.
+const bucketOutboxPending = "outbox_pending"
+
+// migrateV4 adds the pending index, filled from the outbox.
+func migrateV4(tx *bolt.Tx) error {
+	idx, err := tx.CreateBucketIfNotExists([]byte(bucketOutboxPending))
+	if err != nil {
+		return fmt.Errorf("create bucket %s: %w", bucketOutboxPending, err)
+	}
+	ob := tx.Bucket([]byte(bucketOutbox))
+	if ob == nil {
+		return nil
+	}
+	return ob.ForEach(func(_, v []byte) error {
+		var n Notification
+		if err := decode("notification", v, &n); err != nil {
+			return err
+		}
+		if n.State == NoteQueued || n.State == NoteSending {
+			return idx.Put(pendingKey(&n), nil)
+		}
+		return nil
+	})
+}
+
+// pendingKey orders the pending index: creation time, then key.
+func pendingKey(n *Notification) []byte {
+	return append(u64(timeKey(n.Created)), n.Key...)
+}
+
 // migrateV3 adds the notification outbox.
 func migrateV3(tx *bolt.Tx) error {
 	if _, err := tx.CreateBucketIfNotExists([]byte(bucketOutbox)); err != nil {
@@ -81,6 +113,10 @@ func (db *DB) Enqueue(ctx context.Context, ns []Notification) (int, error) {
 		if err != nil {
 			return err
 		}
+		idx, err := bucket(tx, bucketOutboxPending)
+		if err != nil {
+			return err
+		}
 		added = 0
 		for _, n := range ns {
 			if n.Key == "" || n.Receiver == "" {
@@ -101,6 +137,11 @@ func (db *DB) Enqueue(ctx context.Context, ns []Notification) (int, error) {
 			}
 			if err := b.Put([]byte(n.Key), v); err != nil {
 				return err
+			}
+			if n.State == NoteQueued || n.State == NoteSending {
+				if err := idx.Put(pendingKey(&n), nil); err != nil {
+					return err
+				}
 			}
 			added++
 		}
@@ -213,6 +254,13 @@ func (db *DB) updateNote(ctx context.Context, key string, fn func(n *Notificatio
 		if out.State != NoteSent && out.State != NoteFailed {
 			return nil
 		}
+		idx, err := bucket(tx, bucketOutboxPending)
+		if err != nil {
+			return err
+		}
+		if err := idx.Delete(pendingKey(&out)); err != nil {
+			return err
+		}
 		w, err := newAuditWriter(tx)
 		if err != nil {
 			return err
@@ -257,11 +305,34 @@ func (db *DB) Notifications(states ...string) ([]Notification, error) {
 // suppressed, oldest first, whatever their retry time: the sender keeps
 // each receiver's order itself.
 func (db *DB) Pending(limit int) ([]Notification, error) {
-	ns, err := db.Notifications(NoteQueued, NoteSending)
-	if limit > 0 && len(ns) > limit {
-		ns = ns[:limit]
-	}
-	return ns, err
+	var out []Notification
+	err := db.view("pending notifications", func(tx *bolt.Tx) error {
+		idx, err := bucket(tx, bucketOutboxPending)
+		if err != nil {
+			return err
+		}
+		ob, err := bucket(tx, bucketOutbox)
+		if err != nil {
+			return err
+		}
+		c := idx.Cursor()
+		for k, _ := c.First(); k != nil && (limit <= 0 || len(out) < limit); k, _ = c.Next() {
+			if len(k) < 8 {
+				return fmt.Errorf("%w: pending index key %x", ErrCorrupt, k)
+			}
+			v := ob.Get(k[8:])
+			if v == nil {
+				return fmt.Errorf("%w: pending notification %q is not in the outbox", ErrCorrupt, k[8:])
+			}
+			var n Notification
+			if err := decode("notification", v, &n); err != nil {
+				return err
+			}
+			out = append(out, n)
+		}
+		return nil
+	})
+	return out, err
 }
 
 // metaStatePrefix keys components' saved state in the meta bucket.

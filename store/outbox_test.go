@@ -3,8 +3,12 @@ package store
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 func TestOutboxDeliversEachNotificationOnce(t *testing.T) {
@@ -71,5 +75,72 @@ func TestOutboxDeliversEachNotificationOnce(t *testing.T) {
 	}
 	if _, err := db.Enqueue(ctx, []Notification{{Key: "", Receiver: "ops"}}); err == nil {
 		t.Error("a notification without a key was accepted")
+	}
+}
+
+// TestPendingReadsOnlyWhatIsLeft: delivered notifications leave the pending
+// index, so a pass reads only what is still to send, oldest first.
+func TestPendingReadsOnlyWhatIsLeft(t *testing.T) {
+	db := openAt(t, testPath(t), Options{})
+	ctx := t.Context()
+	t0 := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	var ns []Notification
+	for i := range 5 {
+		ns = append(ns, Notification{Key: fmt.Sprintf("k%d", 4-i), Receiver: "ops", Status: "firing", Created: t0.Add(time.Duration(i) * time.Second)})
+	}
+	ns = append(ns, Notification{Key: "quiet", Receiver: "ops", Status: "resolved", State: NoteSuppressed, Created: t0})
+	if _, err := db.Enqueue(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"k4", "k2"} {
+		if _, err := db.Attempt(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.RecordOutcome(ctx, k, Outcome{State: NoteSent}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.Attempt(ctx, "k3"); err != nil { // left sending by a crash
+		t.Fatal(err)
+	}
+	got, err := db.Pending(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, n := range got {
+		keys = append(keys, n.Key)
+	}
+	if strings.Join(keys, ",") != "k3,k1,k0" {
+		t.Errorf("Pending = %v, want k3,k1,k0 (oldest first, sent and suppressed left out)", keys)
+	}
+	if got, _ := db.Pending(2); len(got) != 2 {
+		t.Errorf("Pending(2) = %d", len(got))
+	}
+}
+
+func TestPendingIndexIsBuiltForAnOlderFile(t *testing.T) {
+	path := testPath(t)
+	db := openAt(t, path, Options{migrations: shippedMigrations()[:3]})
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	boltEdit(t, path, func(tx *bolt.Tx) error {
+		b := tx.Bucket([]byte(bucketOutbox))
+		for _, n := range []Notification{{Key: "old", Receiver: "ops", State: NoteQueued}, {Key: "done", Receiver: "ops", State: NoteSent}} {
+			v, err := encode(&n)
+			if err != nil {
+				return err
+			}
+			if err := b.Put([]byte(n.Key), v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	db = openAt(t, path, Options{})
+	got, err := db.Pending(0)
+	if err != nil || len(got) != 1 || got[0].Key != "old" {
+		t.Fatalf("Pending after migrating = %+v, %v; want the queued one only", got, err)
 	}
 }
