@@ -100,15 +100,41 @@ type Notification struct {
 // ErrUnknownNotification is returned for a key the outbox does not hold.
 var ErrUnknownNotification = errors.New("no such notification")
 
+// EnqueueWithState is Enqueue and PutState(name, state) in one
+// transaction: the router's state and the notifications it produced are
+// durable together, with one sync.
+func (db *DB) EnqueueWithState(ctx context.Context, ns []Notification, name string, state any) (int, error) {
+	val, err := encode(state)
+	if err != nil {
+		return 0, fmt.Errorf("encode %s state: %w", name, err)
+	}
+	return db.enqueue(ctx, ns, func(tx *bolt.Tx) error {
+		meta, err := bucket(tx, bucketMeta)
+		if err != nil {
+			return err
+		}
+		return meta.Put([]byte(metaStatePrefix+name), val)
+	})
+}
+
 // Enqueue stores notifications that are not stored yet; a key already
 // present is left as it is, so a router replaying its state after a
 // restart cannot queue a message twice. It returns how many were new.
 func (db *DB) Enqueue(ctx context.Context, ns []Notification) (int, error) {
+	return db.enqueue(ctx, ns, nil)
+}
+
+func (db *DB) enqueue(ctx context.Context, ns []Notification, also func(tx *bolt.Tx) error) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
 	added := 0
 	err := db.update("enqueue notifications", func(tx *bolt.Tx) error {
+		if also != nil {
+			if err := also(tx); err != nil {
+				return err
+			}
+		}
 		b, err := bucket(tx, bucketOutbox)
 		if err != nil {
 			return err

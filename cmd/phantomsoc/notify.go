@@ -217,10 +217,7 @@ func (n *notifying) tick(ctx context.Context, now time.Time) error {
 		}
 		ns = append(ns, sn)
 	}
-	if _, err := n.db.Enqueue(ctx, ns); err != nil {
-		return err
-	}
-	if err := n.db.PutState(ctx, routerState, n.disp.Export()); err != nil {
+	if _, err := n.db.EnqueueWithState(ctx, ns, routerState, n.disp.Export()); err != nil {
 		return err
 	}
 	n.del.Wake()

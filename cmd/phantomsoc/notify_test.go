@@ -65,7 +65,7 @@ func (h *hookServer) counts() (distinct, twice int) {
 
 // notifyConfig follows logPath and routes every alert, in its own group, to
 // a webhook receiver at hookURL; extra lines go into the routing section.
-func notifyConfig(t *testing.T, dir, logPath, hookURL string, extra ...string) string {
+func notifyConfig(t testing.TB, dir, logPath, hookURL string, extra ...string) string {
 	cfg := fmt.Sprintf(`sources:
   - {name: auth, type: file, path: %s}
 receivers:
