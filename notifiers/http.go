@@ -188,3 +188,24 @@ func postResult(receiver, channel string, r reply, err error, secrets ...Secret)
 	}
 	return fail(receiver, channel, r.status, retryAfter(r.header, time.Now()), permanent, scrub(msg, secrets...))
 }
+
+// validateURLRef checks an endpoint given as exactly one of url, url_env
+// (a secret: the URL embeds a token) or url_file.
+func validateURLRef(errs *fieldErrs, url, env, file string) {
+	n := 0
+	for _, s := range []string{url, env, file} {
+		if s != "" {
+			n++
+		}
+	}
+	switch {
+	case n == 0:
+		errs.add("url", "required: set url, url_env or url_file")
+	case n > 1:
+		errs.add("url", "set only one of url, url_env and url_file")
+	case url != "":
+		validateURL(errs, "url", url)
+	case env != "":
+		validateSecretRef(errs, "url", env, "", true)
+	}
+}

@@ -61,22 +61,7 @@ func (c *SMSConfig) Validate() error {
 	default:
 		errs.add("method", "%q: want POST, PUT or GET", c.Method)
 	}
-	n := 0
-	for _, s := range []string{c.URL, c.URLEnv, c.URLFile} {
-		if s != "" {
-			n++
-		}
-	}
-	switch {
-	case n == 0:
-		errs.add("url", "required: set url, url_env or url_file")
-	case n > 1:
-		errs.add("url", "set only one of url, url_env and url_file")
-	case c.URL != "":
-		validateURL(&errs, "url", c.URL)
-	case c.URLEnv != "":
-		validateSecretRef(&errs, "url", c.URLEnv, "", true)
-	}
+	validateURLRef(&errs, c.URL, c.URLEnv, c.URLFile)
 	validateHeaders(&errs, "headers", c.Headers)
 	switch c.Encoding {
 	case "", "form", "json":

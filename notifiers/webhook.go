@@ -44,22 +44,7 @@ type WebhookConfig struct {
 // Validate checks the config without resolving secrets.
 func (c *WebhookConfig) Validate() error {
 	var errs fieldErrs
-	n := 0
-	for _, s := range []string{c.URL, c.URLEnv, c.URLFile} {
-		if s != "" {
-			n++
-		}
-	}
-	switch {
-	case n == 0:
-		errs.add("url", "required: set url, url_env or url_file")
-	case n > 1:
-		errs.add("url", "set only one of url, url_env and url_file")
-	case c.URL != "":
-		validateURL(&errs, "url", c.URL)
-	case c.URLEnv != "":
-		validateSecretRef(&errs, "url", c.URLEnv, "", true)
-	}
+	validateURLRef(&errs, c.URL, c.URLEnv, c.URLFile)
 	validateSecretRef(&errs, "secret", c.SecretEnv, c.SecretFile, false)
 	validateHeaders(&errs, "headers", c.Headers)
 	if c.Timeout < 0 {
