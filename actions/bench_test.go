@@ -4,13 +4,11 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/phantomsoc/phantomsoc/actions"
-	"github.com/phantomsoc/phantomsoc/actions/netlink"
 	"github.com/phantomsoc/phantomsoc/engine"
 	"github.com/phantomsoc/phantomsoc/internal/nstest"
 	"github.com/phantomsoc/phantomsoc/store"
@@ -44,16 +42,8 @@ func (a applyTap) Apply(ctx context.Context, b actions.Batch) error {
 // record of the apply is written after that, off this path.
 func BenchmarkAutoDecisionToKernel(b *testing.B) {
 	tp := nstest.New(b)
-	db, err := store.Open(filepath.Join(b.TempDir(), "ps.db"), store.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	be, err := netlink.New(layout(), nstest.Path(tp.Gateway))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer be.Close()
+	db := openDB(b)
+	be := openBackend(b, tp.Gateway)
 	tap := applyTap{Backend: be, done: make(chan struct{}, 1)}
 	enf, err := actions.New(actions.Options{MaxPerMinute: 1 << 30, ReconcileEvery: time.Hour}, []actions.Gateway{{Name: "gw", Backend: tap}}, db)
 	if err != nil {
@@ -88,11 +78,7 @@ func BenchmarkReconcile100k(b *testing.B) {
 	const n = 100_000
 	tp := nstest.New(b)
 	db := storeWithBlocks(b, n)
-	be, err := netlink.New(layout(), nstest.Path(tp.Gateway))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer be.Close()
+	be := openBackend(b, tp.Gateway)
 	enf, err := actions.New(actions.Options{}, []actions.Gateway{{Name: "gw", Backend: be}}, db)
 	if err != nil {
 		b.Fatal(err)
@@ -143,11 +129,7 @@ func BenchmarkReadBack100k(b *testing.B) {
 	const n = 100_000
 	tp := nstest.New(b)
 	db := storeWithBlocks(b, n)
-	be, err := netlink.New(layout(), nstest.Path(tp.Gateway))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer be.Close()
+	be := openBackend(b, tp.Gateway)
 	enf, err := actions.New(actions.Options{ReadBackLimit: 1 << 30}, []actions.Gateway{{Name: "gw", Backend: be}}, db)
 	if err != nil {
 		b.Fatal(err)
@@ -171,11 +153,7 @@ func BenchmarkReadBack100k(b *testing.B) {
 // 10.0.0.0/8 hosts, closed when b ends.
 func storeWithBlocks(b *testing.B, n int) *store.DB {
 	b.Helper()
-	db, err := store.Open(filepath.Join(b.TempDir(), "ps.db"), store.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { db.Close() })
+	db := openDB(b)
 	now := time.Now()
 	for i := 0; i < n; i += 10_000 {
 		var ch engine.Change

@@ -27,6 +27,28 @@ type rig struct {
 	svc string
 }
 
+// openBackend is the netlink backend of namespace ns, closed when tb ends.
+func openBackend(tb testing.TB, ns string) *netlink.Backend {
+	tb.Helper()
+	b, err := netlink.New(layout(), nstest.Path(ns))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { b.Close() })
+	return b
+}
+
+// openDB is a fresh database, closed when tb ends.
+func openDB(tb testing.TB) *store.DB {
+	tb.Helper()
+	db, err := store.Open(filepath.Join(tb.TempDir(), "ps.db"), store.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
 func layout() *actions.Layout {
 	l := &actions.Layout{Mgmt: []netip.Prefix{netip.MustParsePrefix(nstest.Mgmt + "/32")}, RatePerMinute: 3, RateBurst: 1}
 	if err := l.Validate(); err != nil {
@@ -38,16 +60,8 @@ func layout() *actions.Layout {
 func newRig(t *testing.T, opts actions.Options, extra ...actions.Gateway) *rig {
 	t.Helper()
 	tp := nstest.New(t)
-	db, err := store.Open(filepath.Join(t.TempDir(), "ps.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	b, err := netlink.New(layout(), nstest.Path(tp.Gateway))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
+	db := openDB(t)
+	b := openBackend(t, tp.Gateway)
 	gws := append([]actions.Gateway{{Name: "gw1", Backend: b, Shield: actions.Shield{Protected: []actions.Protected{{Prefix: netip.MustParsePrefix(nstest.Mgmt + "/32"), Why: "management address of gw1"}}}}}, extra...)
 	enf, err := actions.New(opts, gws, db)
 	if err != nil {
@@ -179,11 +193,7 @@ func TestRenewRefreshesTimeoutAndRollbackKeepsTheOther(t *testing.T) {
 	if err != nil || st[0].Elements["block4"] != 1 {
 		t.Fatalf("status = %+v, %v; want one block4 element for two decisions", st, err)
 	}
-	b, err := netlink.New(layout(), nstest.Path(r.tp.Gateway))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := openBackend(t, r.tp.Gateway)
 	expiry := func() time.Duration {
 		st, err := b.List(ctx)
 		if err != nil {
@@ -253,11 +263,7 @@ func TestDriftIsRepairedAndRestartReapplies(t *testing.T) {
 	if out, err := r.tp.Exec(r.tp.Gateway, "nft", "flush", "ruleset"); err != nil {
 		t.Fatalf("nft flush ruleset: %v: %s", err, out)
 	}
-	b, err := netlink.New(layout(), nstest.Path(r.tp.Gateway))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := openBackend(t, r.tp.Gateway)
 	restarted, err := actions.New(actions.Options{ReconcileEvery: time.Hour}, []actions.Gateway{{Name: "gw1", Backend: b}}, r.db)
 	if err != nil {
 		t.Fatal(err)
@@ -357,16 +363,8 @@ func (j journalTap) Record(ctx context.Context, ch *engine.Change) error {
 
 func TestCapAndApprovalHoldAutomaticActions(t *testing.T) {
 	tp := nstest.New(t)
-	db, err := store.Open(filepath.Join(t.TempDir(), "ps.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	b, err := netlink.New(layout(), nstest.Path(tp.Gateway))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	db := openDB(t)
+	b := openBackend(t, tp.Gateway)
 	tap := journalTap{DB: db, applied: make(chan string, 16)}
 	now := time.Now()
 	enf, err := actions.New(actions.Options{MaxPerMinute: 2, Now: func() time.Time { return now }}, []actions.Gateway{{Name: "gw1", Backend: b}}, tap)
@@ -435,11 +433,7 @@ func TestCapAndApprovalHoldAutomaticActions(t *testing.T) {
 // reconcile loop must then repair the second and apply on both.
 func TestPlanIsAllOrNothingAcrossGateways(t *testing.T) {
 	tp2 := nstest.New(t)
-	b2, err := netlink.New(layout(), nstest.Path(tp2.Gateway))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b2.Close()
+	b2 := openBackend(t, tp2.Gateway)
 	r := newRig(t, actions.Options{}, actions.Gateway{Name: "gw2", Backend: b2})
 	ctx := t.Context()
 	if out, err := tp2.Exec(tp2.Gateway, "nft", "delete", "set", "inet", "phantomsoc", "block4"); err == nil {
@@ -573,11 +567,7 @@ func TestReconcileBeforeLoadTouchesNothing(t *testing.T) {
 	if _, err := r.enf.Submit(ctx, actions.Request{Actor: "test", Type: engine.ActionBlock, Target: nstest.Attacker2, TTL: time.Hour}); err != nil {
 		t.Fatal(err)
 	}
-	b, err := netlink.New(layout(), nstest.Path(r.tp.Gateway))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := openBackend(t, r.tp.Gateway)
 	fresh, err := actions.New(actions.Options{}, []actions.Gateway{{Name: "gw1", Backend: b}}, r.db)
 	if err != nil {
 		t.Fatal(err)
@@ -598,11 +588,7 @@ func TestExtendRefreshesTheKernelTimeout(t *testing.T) {
 	if _, err := r.enf.Extend(ctx, res.Decision.ID, 2*time.Hour, "test"); err != nil {
 		t.Fatal(err)
 	}
-	b, err := netlink.New(layout(), nstest.Path(r.tp.Gateway))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := openBackend(t, r.tp.Gateway)
 	st, err := b.List(ctx)
 	if err != nil || len(st.Elements) != 1 || st.Elements[0].Expires < 2*time.Hour {
 		t.Fatalf("after extending by 2h: %+v, %v; want one element with over 2h left", st, err)
@@ -621,11 +607,7 @@ func TestExtendRefreshesTheKernelTimeout(t *testing.T) {
 
 func TestApproveEditedNarrowsAndShortens(t *testing.T) {
 	tp2 := nstest.New(t)
-	b2, err := netlink.New(layout(), nstest.Path(tp2.Gateway))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b2.Close()
+	b2 := openBackend(t, tp2.Gateway)
 	r := newRig(t, actions.Options{}, actions.Gateway{Name: "gw2", Backend: b2})
 	ctx := t.Context()
 	now := time.Now()
