@@ -118,6 +118,7 @@ take this place). Start with:
 		newConsoleCmd(g),
 		newRoutesCmd(g),
 		newSilencesCmd(g),
+		newPlaybooksCmd(g),
 	)
 	return root
 }
