@@ -224,7 +224,7 @@ func TestCommitMergeKeepsLatestCheckpoint(t *testing.T) {
 	a := mergeCommits([]*Commit{
 		{Checkpoints: []Checkpoint{{Origin: "a", Offset: 1}}, Seq: 3, Alerts: []Alert{{ID: "al-1"}}},
 		{Checkpoints: []Checkpoint{{Origin: "a", Offset: 9}, {Origin: "b", Offset: 2}}, Seq: 7, Alerts: []Alert{{ID: "al-2"}}},
-	})
+	}, nil)
 	if len(a.Alerts) != 2 || a.Alerts[0].ID != "al-1" || a.Alerts[1].ID != "al-2" {
 		t.Errorf("merged alerts = %+v, want al-1 then al-2", a.Alerts)
 	}
