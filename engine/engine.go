@@ -22,6 +22,13 @@ type Options struct {
 	// GroupCommit is the most commits merged into one store transaction
 	// when the writer falls behind.
 	GroupCommit int
+	// CommitLines, when > 0, makes the writer wait for commits covering at
+	// least this many input lines (or the end of input) before one
+	// transaction, up to GroupCommit of them. For a replay: every
+	// transaction rewrites the index pages of each source it touches, so
+	// fewer, larger ones are cheaper, and no one waits for a decision. A
+	// live engine leaves it 0 and commits whatever has arrived.
+	CommitLines int
 	Logger      *slog.Logger
 	// Tap, when set, sees every event that passed dedup, enriched, on the
 	// process goroutine: it must copy what it keeps and never block (the
@@ -112,6 +119,9 @@ func (e *Engine) Run(ctx context.Context) error {
 
 	in := make(chan Batch, e.o.Queue)
 	commits := make(chan *Commit, e.o.Queue)
+	// Indicator slices go back from the writer to process once their commit
+	// is durable: they were a replay's largest allocation.
+	free := make(chan []Indicator, e.o.Queue+e.o.GroupCommit+1)
 	e.in.Store(&in)
 	e.commits.Store(&commits)
 
@@ -131,12 +141,12 @@ func (e *Engine) Run(ctx context.Context) error {
 	wg.Go(func() {
 		defer close(commits)
 		for b := range in {
-			commits <- e.process(b)
+			commits <- e.process(b, free)
 		}
 	})
 	var storeErr error
 	wg.Go(func() {
-		storeErr = e.write(context.WithoutCancel(ctx), commits)
+		storeErr = e.write(context.WithoutCancel(ctx), commits, free)
 		if storeErr != nil {
 			cancel(storeErr)
 			for range commits { // keep upstream moving so it can stop
@@ -153,17 +163,25 @@ func (e *Engine) Run(ctx context.Context) error {
 	return nil
 }
 
-func (e *Engine) process(b Batch) *Commit {
+func (e *Engine) process(b Batch, free chan []Indicator) *Commit {
 	p := e.o.Pipeline
 	// Sized for the indicators (about two thirds of a replay's events), not
-	// for every event: this slice was a replay's largest allocation.
+	// for every event.
 	nInd := 0
 	for i := range b.Events {
 		if b.Events[i].Indicator {
 			nInd++
 		}
 	}
-	c := &Commit{Arrived: b.Arrived, Rejects: b.Rejects, Indicators: make([]Indicator, 0, nInd)}
+	var ind []Indicator
+	select {
+	case ind = <-free:
+	default:
+	}
+	if cap(ind) < nInd {
+		ind = make([]Indicator, 0, nInd)
+	}
+	c := &Commit{Arrived: b.Arrived, Rejects: b.Rejects, Indicators: ind}
 	if b.Checkpoint != nil {
 		c.Checkpoints = []Checkpoint{*b.Checkpoint}
 	}
@@ -198,24 +216,39 @@ func (e *Engine) process(b Batch) *Commit {
 
 // write commits in order, merging commits that queued up while the previous
 // transaction ran into one, and hands each durable commit to the sinks.
-func (e *Engine) write(ctx context.Context, commits <-chan *Commit) error {
+func (e *Engine) write(ctx context.Context, commits <-chan *Commit, free chan<- []Indicator) error {
 	group := make([]*Commit, 0, e.o.GroupCommit)
+	var merged []Indicator // reused by mergeCommits
+	recycle := func(ind []Indicator) {
+		clear(ind) // drop references to the input lines
+		select {
+		case free <- ind[:0]:
+		default:
+		}
+	}
 	for c := range commits {
 		group = append(group[:0], c)
+		lines := c.Stats.Lines
 	gather:
 		for len(group) < e.o.GroupCommit {
-			select {
-			case next, ok := <-commits:
-				if !ok {
+			var next *Commit
+			ok := true
+			if lines < uint64(e.o.CommitLines) {
+				next, ok = <-commits
+			} else {
+				select {
+				case next, ok = <-commits:
+				default:
 					break gather
 				}
-				group = append(group, next)
-			default:
+			}
+			if !ok {
 				break gather
 			}
+			group = append(group, next)
+			lines += next.Stats.Lines
 		}
-		c = mergeCommits(group)
-		clear(group)
+		c = mergeCommits(group, merged)
 		if err := e.o.Store.Commit(ctx, c); err != nil {
 			return fmt.Errorf("commit %d alerts, %d decisions: %w", len(c.Alerts), len(c.Decisions), err)
 		}
@@ -223,6 +256,15 @@ func (e *Engine) write(ctx context.Context, commits <-chan *Commit) error {
 		for _, s := range e.o.Sinks {
 			s.Committed(c)
 		}
+		// Only the store reads indicators, and it is done with them.
+		for _, g := range group {
+			recycle(g.Indicators)
+		}
+		if len(group) > 1 {
+			clear(c.Indicators)
+			merged = c.Indicators[:0]
+		}
+		clear(group)
 	}
 	return nil
 }
@@ -242,8 +284,9 @@ func (e *Engine) account(c *Commit) {
 }
 
 // mergeCommits folds group (in order) into one commit, allocating each
-// slice once; a later checkpoint of an origin replaces an earlier one.
-func mergeCommits(group []*Commit) *Commit {
+// slice once (the indicators reuse ind's array when it is large enough); a
+// later checkpoint of an origin replaces an earlier one.
+func mergeCommits(group []*Commit, ind []Indicator) *Commit {
 	if len(group) == 1 {
 		return group[0]
 	}
@@ -254,8 +297,11 @@ func mergeCommits(group []*Commit) *Commit {
 		nDec += len(g.Decisions)
 		nRej += len(g.Rejects)
 	}
+	if cap(ind) < nInd {
+		ind = make([]Indicator, 0, nInd)
+	}
 	c := &Commit{
-		Indicators: make([]Indicator, 0, nInd), Alerts: make([]Alert, 0, nAl),
+		Indicators: ind[:0], Alerts: make([]Alert, 0, nAl),
 		Decisions: make([]Decision, 0, nDec), Rejects: make([]Reject, 0, nRej),
 	}
 	for _, g := range group {

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
@@ -58,6 +59,9 @@ type memStore struct {
 	mu      sync.Mutex
 	commits []*Commit
 	failAt  int
+	// indicators copies what each commit carried: the engine reuses the
+	// slices once Commit returns.
+	indicators []Indicator
 }
 
 func (m *memStore) Commit(_ context.Context, c *Commit) error {
@@ -67,6 +71,7 @@ func (m *memStore) Commit(_ context.Context, c *Commit) error {
 		return errors.New("disk full")
 	}
 	m.commits = append(m.commits, c)
+	m.indicators = append(m.indicators, c.Indicators...)
 	return nil
 }
 
@@ -141,6 +146,48 @@ func TestEngineRunCommitsEverythingInOrder(t *testing.T) {
 	want := Stats{Lines: 40, Events: 40, Indicators: 30, Alerts: 10, Decisions: 10}
 	if stats != want || e.Stats() != want {
 		t.Errorf("stats = %+v (engine %+v), want %+v", stats, e.Stats(), want)
+	}
+}
+
+// TestEngineCommitLines checks a replay's writer gathers commits up to the
+// line threshold, loses nothing, and hands every indicator over intact
+// although their slices are reused.
+func TestEngineCommitLines(t *testing.T) {
+	var batches []Batch
+	for i := range 10 {
+		b := Batch{Lines: 4}
+		for j := range 3 {
+			b.Events = append(b.Events, fail(fmt.Sprintf("198.51.100.%d", i*3+j), i*3+j))
+		}
+		batches = append(batches, b)
+	}
+	st := &memStore{}
+	e, err := New(Options{Sources: []Source{&sliceSource{batches: batches}}, Pipeline: newTestPipeline(t, 0), Store: st,
+		Queue: 1, GroupCommit: 8, CommitLines: 12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Run(t.Context()); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	for i, c := range st.commits {
+		if last := i == len(st.commits)-1; c.Stats.Lines < 12 && !last {
+			t.Errorf("commit %d covers %d lines, want at least 12 before the last", i, c.Stats.Lines)
+		}
+	}
+	if len(st.commits) > 4 {
+		t.Errorf("%d commits for 40 lines at 12 lines each, want at most 4", len(st.commits))
+	}
+	if len(st.indicators) != 30 {
+		t.Fatalf("store got %d indicators, want 30", len(st.indicators))
+	}
+	for i, ind := range st.indicators {
+		if want := netip.MustParseAddr(fmt.Sprintf("198.51.100.%d", i)); ind.Source != want {
+			t.Errorf("indicator %d = %v, want %v", i, ind.Source, want)
+		}
+	}
+	if got := e.Stats().Lines; got != 40 {
+		t.Errorf("lines = %d, want 40", got)
 	}
 }
 
@@ -224,7 +271,7 @@ func TestCommitMergeKeepsLatestCheckpoint(t *testing.T) {
 	a := mergeCommits([]*Commit{
 		{Checkpoints: []Checkpoint{{Origin: "a", Offset: 1}}, Seq: 3, Alerts: []Alert{{ID: "al-1"}}},
 		{Checkpoints: []Checkpoint{{Origin: "a", Offset: 9}, {Origin: "b", Offset: 2}}, Seq: 7, Alerts: []Alert{{ID: "al-2"}}},
-	})
+	}, nil)
 	if len(a.Alerts) != 2 || a.Alerts[0].ID != "al-1" || a.Alerts[1].ID != "al-2" {
 		t.Errorf("merged alerts = %+v, want al-1 then al-2", a.Alerts)
 	}

@@ -152,7 +152,8 @@ func IndicatorOf(ev *Event) Indicator {
 func (i *Indicator) N() int { return max(i.Count, 1) }
 
 // Store makes commits durable. A decision is acknowledged only after Commit
-// returns nil.
+// returns nil. Commit must not keep c.Indicators once it returns: the
+// engine reuses their arrays for later commits.
 type Store interface {
 	Commit(ctx context.Context, c *Commit) error
 }

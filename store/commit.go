@@ -94,29 +94,47 @@ func aggregateSources(evs []engine.Indicator) []sourceAgg {
 	if len(evs) == 0 {
 		return nil
 	}
-	// Indexed by address or host name: building the byte key for every
-	// indicator cost more than the rest of the aggregation.
-	type id struct {
-		addr netip.Addr
-		host string
+	// Indexed by the address's plain bytes: building the byte key for every
+	// indicator, or hashing a netip.Addr (which holds a pointer), cost more
+	// than the rest of the aggregation. Host names and zoned addresses are
+	// rare and take the slow map.
+	type addrID struct {
+		a  [16]byte
+		v4 bool
 	}
-	idx := make(map[id]int)
+	byAddr := make(map[addrID]int)
+	var byName map[string]int
 	var out []sourceAgg
 	for i := range evs {
 		ev := &evs[i]
-		k := id{addr: ev.Source}
+		var host string
 		if !ev.Source.IsValid() {
 			if ev.SourceHost == "" {
 				continue
 			}
-			k.host = ev.SourceHost
+			host = ev.SourceHost
 		}
-		j, ok := idx[k]
+		var j int
+		var ok bool
+		if host == "" && ev.Source.Zone() == "" {
+			k := addrID{a: ev.Source.As16(), v4: ev.Source.Is4()}
+			if j, ok = byAddr[k]; !ok {
+				j = len(out)
+				byAddr[k] = j
+			}
+		} else {
+			if byName == nil {
+				byName = make(map[string]int)
+			}
+			k := string(sourceKey(ev.Source, host))
+			if j, ok = byName[k]; !ok {
+				j = len(out)
+				byName[k] = j
+			}
+		}
 		if !ok {
-			j = len(out)
-			idx[k] = j
-			s := &SourceSummary{Source: ev.Source, Host: k.host}
-			out = append(out, sourceAgg{key: sourceKey(ev.Source, k.host), sum: s})
+			s := &SourceSummary{Source: ev.Source, Host: host}
+			out = append(out, sourceAgg{key: sourceKey(ev.Source, host), sum: s})
 		}
 		out[j].sum.addEvent(ev)
 	}
@@ -137,17 +155,20 @@ func (db *DB) Commit(ctx context.Context, c *engine.Commit) error {
 	}
 	srcs := aggregateSources(c.Indicators)
 	return db.update("commit", func(tx *bolt.Tx) error {
+		ar := &db.arena
+		ar.reset()
 		w, err := newAuditWriter(tx)
 		if err != nil {
 			return err
 		}
+		w.js.arena = ar
 		if err := db.putCheckpoints(tx, c.Checkpoints); err != nil {
 			return err
 		}
-		if err := putAlerts(tx, w, c.Alerts); err != nil {
+		if err := putAlerts(tx, w, ar, c.Alerts); err != nil {
 			return err
 		}
-		if err := putDecisions(tx, w, c.Decisions); err != nil {
+		if err := putDecisions(tx, w, ar, c.Decisions); err != nil {
 			return err
 		}
 		if err := db.putRejects(tx, c.Rejects); err != nil {
@@ -229,7 +250,7 @@ func putEntity(b, ids *bolt.Bucket, id string, t time.Time, val []byte) (existed
 	return old != nil, nil
 }
 
-func putAlerts(tx *bolt.Tx, w *auditWriter, alerts []engine.Alert) error {
+func putAlerts(tx *bolt.Tx, w *auditWriter, ar *valueArena, alerts []engine.Alert) error {
 	if len(alerts) == 0 {
 		return nil
 	}
@@ -241,7 +262,7 @@ func putAlerts(tx *bolt.Tx, w *auditWriter, alerts []engine.Alert) error {
 	if err != nil {
 		return err
 	}
-	var js jsonWriter
+	js := jsonWriter{arena: ar}
 	for i := range alerts {
 		a := &alerts[i]
 		js.startValue()
@@ -271,7 +292,7 @@ func putAlerts(tx *bolt.Tx, w *auditWriter, alerts []engine.Alert) error {
 	return nil
 }
 
-func putDecisions(tx *bolt.Tx, w *auditWriter, ds []engine.Decision) error {
+func putDecisions(tx *bolt.Tx, w *auditWriter, ar *valueArena, ds []engine.Decision) error {
 	if len(ds) == 0 {
 		return nil
 	}
@@ -287,7 +308,7 @@ func putDecisions(tx *bolt.Tx, w *auditWriter, ds []engine.Decision) error {
 	if err != nil {
 		return err
 	}
-	var js jsonWriter
+	js := jsonWriter{arena: ar}
 	for i := range ds {
 		d := &ds[i]
 		refused := d.State == engine.StateRefused

@@ -80,6 +80,8 @@ type DB struct {
 	now        func() time.Time
 	maxRejects int
 	version    uint64
+	// arena holds Commit's values; bbolt's single writer lock guards it.
+	arena valueArena
 }
 
 // Open opens (creating it if needed) the database at path, takes its file

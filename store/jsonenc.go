@@ -20,6 +20,8 @@ import (
 // together.
 type jsonWriter struct {
 	b []byte
+	// arena, when set, holds the values value returns.
+	arena *valueArena
 	// bad is set by a value encoding/json refuses (NaN, infinity, a year
 	// outside 0–9999): the caller then encodes with encoding/json, which
 	// returns its own error.
@@ -43,7 +45,32 @@ func (w *jsonWriter) value() (v []byte, ok bool) {
 	if w.bad {
 		return nil, false
 	}
+	if w.arena != nil {
+		return w.arena.copy(w.b), true
+	}
 	return bytes.Clone(w.b), true
+}
+
+// valueArena hands out the values of one write transaction from large
+// chunks: bbolt holds on to every value until the transaction ends, and a
+// slice of its own per stored value was most of a commit's garbage. Only a
+// transaction that owns it may use it, and reset it before it starts, when
+// the previous one is over.
+type valueArena struct{ buf []byte }
+
+const arenaChunk = 64 << 10
+
+func (a *valueArena) reset() { a.buf = a.buf[:0] }
+
+func (a *valueArena) copy(b []byte) []byte {
+	if len(a.buf)+len(b) > cap(a.buf) {
+		// The full chunk stays alive through the values already handed
+		// out, until the transaction is over.
+		a.buf = make([]byte, 0, max(arenaChunk, len(b)))
+	}
+	n := len(a.buf)
+	a.buf = append(a.buf, b...)
+	return a.buf[n:len(a.buf):len(a.buf)]
 }
 
 func (w *jsonWriter) raw(s string) { w.b = append(w.b, s...) }

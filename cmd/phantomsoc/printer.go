@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"strings"
@@ -79,9 +80,12 @@ func fmtTime(t time.Time) string {
 
 // printer is a Sink that writes alerts and decisions as they become durable,
 // each alert followed by its decisions, so output is in event-time order.
+// A commit's lines go out in one write: one per line was a replay's most
+// frequent system call.
 type printer struct {
 	mu     sync.Mutex
 	w      io.Writer
+	bw     *bufio.Writer // over w, flushed after each commit
 	json   bool
 	dryRun bool
 	err    error
@@ -92,9 +96,17 @@ type printer struct {
 func (p *printer) Committed(c *engine.Commit) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.err != nil {
+	if p.err != nil || len(c.Alerts) == 0 {
 		return
 	}
+	if p.bw == nil {
+		p.bw = bufio.NewWriterSize(p.w, 32<<10)
+	}
+	defer func() {
+		if err := p.bw.Flush(); err != nil && p.err == nil {
+			p.err = err
+		}
+	}()
 	byAlert := make(map[string][]*engine.Decision, len(c.Decisions))
 	for i := range c.Decisions {
 		d := &c.Decisions[i]
@@ -117,7 +129,7 @@ func (p *printer) Committed(c *engine.Commit) {
 
 func (p *printer) alert(a *engine.Alert) error {
 	if p.json {
-		return writeJSON(p.w, alertRecord(a))
+		return writeJSON(p.bw, alertRecord(a))
 	}
 	who := a.Source.String()
 	if !a.Source.IsValid() {
@@ -130,14 +142,14 @@ func (p *printer) alert(a *engine.Alert) error {
 			who += " prefixes " + strings.Join(ps, ",")
 		}
 	}
-	_, err := fmt.Fprintf(p.w, "%s ALERT    %s %-28s %-22s risk %4.1f conf %.2f  %d events, %d sources%s\n",
+	_, err := fmt.Fprintf(p.bw, "%s ALERT    %s %-28s %-22s risk %4.1f conf %.2f  %d events, %d sources%s\n",
 		a.Time.UTC().Format(time.RFC3339), a.ID, a.Scenario, who, a.Risk, a.Confidence, a.Count, a.Sources, usersSuffix(a.Users))
 	return err
 }
 
 func (p *printer) decision(d *engine.Decision) error {
 	if p.json {
-		return writeJSON(p.w, decisionRecord(d))
+		return writeJSON(p.bw, decisionRecord(d))
 	}
 	mode := d.State
 	if d.State == engine.StateActive && p.dryRun {
@@ -147,7 +159,7 @@ func (p *printer) decision(d *engine.Decision) error {
 	if d.TTL > 0 {
 		ttl = d.TTL.Round(time.Second).String()
 	}
-	_, err := fmt.Fprintf(p.w, "%s DECISION %s %-10s %-22s ttl %-9s %s — %s\n",
+	_, err := fmt.Fprintf(p.bw, "%s DECISION %s %-10s %-22s ttl %-9s %s — %s\n",
 		d.Time.UTC().Format(time.RFC3339), d.ID, d.Action, d.TargetString(), ttl, mode, d.Reason)
 	return err
 }

@@ -157,7 +157,7 @@ func replay(ctx context.Context, w io.Writer, stdin io.Reader, g *globals, in *i
 	}
 	e, err := engine.New(engine.Options{
 		Sources: []engine.Source{src}, Pipeline: st.pipeline, Store: db,
-		Sinks: []engine.Sink{pr}, Queue: 2, GroupCommit: 8,
+		Sinks: []engine.Sink{pr}, Queue: 2, GroupCommit: 8, CommitLines: 4096,
 	})
 	if err != nil {
 		return replayResult{}, err

@@ -1,6 +1,7 @@
 package parse
 
 import (
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -108,4 +109,68 @@ func FuzzParseJSON(f *testing.F) {
 		f.Add(l)
 	}
 	fuzzFormat(f, FormatJSON)
+}
+
+// FuzzParseIPv6 holds the fast IPv6 parser to netip.ParseAddr: whatever it
+// accepts, netip must accept as the same address.
+// FuzzLastFrom holds lastFrom to strings.LastIndex.
+func FuzzLastFrom(f *testing.F) {
+	for _, s := range []string{"", " from ", "root from 192.0.2.1 port 22", "x from  from y", "from ", " from", "a fromfrom b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := lastFrom(s), strings.LastIndex(s, " from "); got != want {
+			t.Fatalf("lastFrom(%q) = %d, want %d", s, got, want)
+		}
+	})
+}
+
+func FuzzParseIPv6(f *testing.F) {
+	for _, s := range []string{
+		"2001:db8::1", "::", "::1", "1::", "2001:DB8:0:0:0:0:0:1", "1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7::",
+		"::1:2:3:4:5:6:7", "1:2:3:4:5:6:7:8::", "::ffff:192.0.2.1", "fe80::1%eth0", "1:::2", ":1::", "1:2",
+		"12345::", "2001:db8::g", "::ffff:c000:201", "", ":", "1:2:3:4:5:6:7:8:9", "0000:0000::",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := parseIPv6(s)
+		if !ok {
+			return
+		}
+		want, err := netip.ParseAddr(s)
+		if err != nil {
+			t.Fatalf("parseIPv6(%q) = %v, netip refuses it: %v", s, got, err)
+		}
+		if got != want {
+			t.Fatalf("parseIPv6(%q) = %v, netip = %v", s, got, want)
+		}
+	})
+}
+
+// TestParseIPv6 checks the fast parser takes the forms sshd writes (it is
+// no faster if it hands them to netip) and leaves every other form to netip.
+func TestParseIPv6(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		fast bool
+	}{
+		{"2001:db8::1", true}, {"2001:db8:c1ca:43:5550:5672:1bd2:4155", true}, {"::", true}, {"::1", true},
+		{"1::", true}, {"2001:DB8::A", true}, {"1:2:3:4:5:6:7::", true}, {"::2:3:4:5:6:7:8", true},
+		{"::ffff:c000:201", true},
+		{"::ffff:192.0.2.1", false}, {"fe80::1%eth0", false}, {"192.0.2.1", false}, {"1:::2", false},
+		{"1:2:3:4:5:6:7:8::", false}, {"12345::", false}, {"1:2", false}, {"1:", false}, {"", false},
+		{":1::", false}, {"1:2:3:4:5:6:7:8:9", false}, {"2001:db8::1::2", false},
+	} {
+		got, ok := parseIPv6(tc.in)
+		if ok != tc.fast {
+			t.Errorf("parseIPv6(%q) ok = %v, want %v", tc.in, ok, tc.fast)
+			continue
+		}
+		if ok {
+			if want := netip.MustParseAddr(tc.in); got != want {
+				t.Errorf("parseIPv6(%q) = %v, want %v", tc.in, got, want)
+			}
+		}
+	}
 }

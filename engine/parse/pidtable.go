@@ -45,6 +45,9 @@ type pidTable struct {
 	last *pidEntry
 	// lastHost is the most recent cloned host name; a stream has few.
 	lastHost string
+	// spare holds entries of closed or evicted connections for reuse:
+	// a busy stream opens one connection every few lines.
+	spare []*pidEntry
 }
 
 func (t *pidTable) init(max int, ttl time.Duration) {
@@ -88,6 +91,7 @@ func (t *pidTable) del(host string, pid int) {
 	if e := t.lookup(host, pid); e != nil {
 		delete(t.m, e.key)
 		t.last = nil
+		t.release(e)
 	}
 }
 
@@ -113,11 +117,25 @@ func (t *pidTable) put(host string, pid int, pr peer, when time.Time) {
 	if pr.host != "" {
 		pr.host = strings.Clone(pr.host)
 	}
-	e := &pidEntry{key: pidKey{t.lastHost, pid}, peer: pr, when: when}
+	var e *pidEntry
+	if n := len(t.spare); n > 0 {
+		e, t.spare = t.spare[n-1], t.spare[:n-1]
+	} else {
+		e = new(pidEntry)
+	}
+	*e = pidEntry{key: pidKey{t.lastHost, pid}, peer: pr, when: when}
 	t.m[e.key] = e
 	t.last = e
 	t.order = append(t.order, e.key)
 	t.evict(when)
+}
+
+// release keeps e, no longer in the table, for a later put.
+func (t *pidTable) release(e *pidEntry) {
+	*e = pidEntry{}
+	if len(t.spare) < 1024 {
+		t.spare = append(t.spare, e)
+	}
 }
 
 // evict drops entries from the head of the FIFO while the table is over its
@@ -142,6 +160,7 @@ func (t *pidTable) evict(now time.Time) {
 		if t.last == e {
 			t.last = nil
 		}
+		t.release(e)
 	}
 	switch {
 	case len(t.order)-t.head > 2*t.max:
