@@ -5,8 +5,9 @@ import (
 	"time"
 )
 
-// dedupSlots is the size of the Deduper's table: a power of two.
-const dedupSlots = 1 << 14
+// dedupBuckets is the number of buckets in the Deduper's table: a power of
+// two. Each bucket is four slots, one cache line.
+const dedupBuckets = 1 << 12
 
 // Deduper folds identical events seen within a window of event time.
 //
@@ -16,9 +17,13 @@ const dedupSlots = 1 << 14
 // counted twice, as if dedup were off for it); two different events are
 // folded only if their 64-bit fingerprints are equal.
 type Deduper struct {
-	window time.Duration
-	slots  []dedupSlot
+	window  time.Duration
+	buckets []dedupBucket
 }
+
+// dedupBucket is four slots in one 64-byte cache line: a lookup misses the
+// cache once, where two independent slots missed it twice.
+type dedupBucket [4]dedupSlot
 
 type dedupSlot struct {
 	hash uint64
@@ -29,7 +34,7 @@ type dedupSlot struct {
 func NewDeduper(window time.Duration) *Deduper {
 	d := &Deduper{window: window}
 	if window > 0 {
-		d.slots = make([]dedupSlot, dedupSlots)
+		d.buckets = make([]dedupBucket, dedupBuckets)
 	}
 	return d
 }
@@ -40,12 +45,15 @@ func (d *Deduper) Duplicate(ev *Event) bool {
 	if d.window <= 0 || ev.Time.IsZero() {
 		return false
 	}
-	h := d.identity(ev)
+	h := ev.Ident
+	if h == 0 {
+		h = Identity(ev)
+	}
 	t := ev.Time.UnixNano()
-	// Two candidate slots; a new fingerprint takes the older one, so a
-	// recent fingerprint is rarely pushed out.
-	a, b := &d.slots[h&(dedupSlots-1)], &d.slots[(h>>32)&(dedupSlots-1)]
-	for _, s := range [2]*dedupSlot{a, b} {
+	b := &d.buckets[h&(dedupBuckets-1)]
+	oldest := 0
+	for i := range b {
+		s := &b[i]
 		if s.hash == h {
 			if dt := t - s.at; dt >= 0 && dt < int64(d.window) {
 				return true
@@ -53,22 +61,25 @@ func (d *Deduper) Duplicate(ev *Event) bool {
 			s.at = t
 			return false
 		}
+		if s.at < b[oldest].at {
+			oldest = i
+		}
 	}
-	if b.at < a.at {
-		a = b
-	}
-	a.hash, a.at = h, t
+	// A new fingerprint takes the bucket's oldest slot, so a recent one is
+	// rarely pushed out.
+	b[oldest] = dedupSlot{hash: h, at: t}
 	return false
 }
 
-// identity hashes what makes two events "the same": the same observation
-// delivered twice (a file and a syslog relay), or byte-identical repeats that
-// rsyslog would have folded into "message repeated". Time is deliberately not
-// part of it; the window is. The hash is fixed rather than seeded — which
-// fingerprints share a slot must not change between runs, or a replay would
-// not be byte-identical — and works a word at a time on the fixed fields,
-// since it runs for every event.
-func (d *Deduper) identity(ev *Event) uint64 {
+// Identity hashes what makes two events "the same" for dedup: the same
+// observation delivered twice (a file and a syslog relay), or
+// byte-identical repeats that rsyslog would have folded into "message
+// repeated". Time is deliberately not part of it; the window is. The hash
+// is fixed rather than seeded — which fingerprints share a slot must not
+// change between runs, or a replay would not be byte-identical — and works
+// a word at a time on the fixed fields, since it runs for every event. It
+// is never 0, which Event.Ident uses for "not computed".
+func Identity(ev *Event) uint64 {
 	h := uint64(0x9e3779b97f4a7c15)
 	for _, s := range [...]string{ev.Type, ev.Pattern, ev.User, ev.Host, ev.Signature} {
 		h = hashString(h, s)
@@ -87,7 +98,7 @@ func (d *Deduper) identity(ev *Event) uint64 {
 	}
 	h = mix(h ^ (uint64(ev.SourcePort) | uint64(ev.DestPort)<<16 | fam<<32))
 	h = mix(h ^ uint64(ev.PID))
-	return mix(h ^ uint64(ev.SignatureID))
+	return max(mix(h^uint64(ev.SignatureID)), 1)
 }
 
 // hashString folds s into h eight bytes at a time; its length goes into the

@@ -321,8 +321,27 @@ func TestDeduperFoldsWithinWindowOnly(t *testing.T) {
 	}
 }
 
-func TestDedupIdentitySeparatesFields(t *testing.T) {
+// TestDeduperUsesTheSourcesFingerprint checks an event whose source
+// computed Ident folds with a copy that did not.
+func TestDeduperUsesTheSourcesFingerprint(t *testing.T) {
 	d := NewDeduper(time.Second)
+	first := fail("198.51.100.7", 0)
+	first.Ident = Identity(&first)
+	if first.Ident == 0 || d.Duplicate(&first) {
+		t.Fatalf("first: Ident %x, folded", first.Ident)
+	}
+	plain := fail("198.51.100.7", 0)
+	if !d.Duplicate(&plain) {
+		t.Error("copy without Ident not folded")
+	}
+	other := fail("198.51.100.8", 0)
+	other.Ident = Identity(&other)
+	if d.Duplicate(&other) {
+		t.Error("another source folded")
+	}
+}
+
+func TestDedupIdentitySeparatesFields(t *testing.T) {
 	base := fail("198.51.100.7", 0)
 	base.User, base.Host = "ab", "c"
 	moved := base
@@ -335,14 +354,14 @@ func TestDedupIdentitySeparatesFields(t *testing.T) {
 	long2.User = "averyveryverylongusername2"
 	ids := map[uint64]string{}
 	for name, ev := range map[string]Event{"base": base, "moved": moved, "v6": v6, "long": long, "long2": long2} {
-		id := d.identity(&ev)
+		id := Identity(&ev)
 		if other, ok := ids[id]; ok {
 			t.Errorf("%s and %s hash alike", name, other)
 		}
 		ids[id] = name
 	}
 	again := base
-	if d.identity(&again) != d.identity(&base) {
+	if Identity(&again) != Identity(&base) {
 		t.Error("identity is not deterministic")
 	}
 }

@@ -124,6 +124,11 @@ type Event struct {
 	// "message repeated N times", dedup folding). Zero means one.
 	Count int `json:"count,omitempty"`
 
+	// Ident is the event's dedup fingerprint, Identity(ev), which a source
+	// computes while the line is still in its CPU's cache; 0 means not
+	// computed, and the Deduper computes it.
+	Ident uint64 `json:"-"`
+
 	// Enrichment, filled by the Enricher.
 	Asset *Asset `json:"asset,omitempty"`
 	Geo   *Geo   `json:"geo,omitempty"`

@@ -89,6 +89,20 @@ func (rt *scenarioRT) get(k key) *state {
 	return rt.states[k]
 }
 
+// keyString is ev's key in rt as text, for a trace. A live console traces
+// every event, so the text is kept with the key's state and formatted once.
+func (rt *scenarioRT) keyString(ev *engine.Event) string {
+	k := makeKey(ev, rt.group)
+	st := rt.get(k)
+	if st == nil {
+		return k.format(rt.group)
+	}
+	if st.keyText == "" {
+		st.keyText = k.format(rt.group)
+	}
+	return st.keyText
+}
+
 func (rt *scenarioRT) put(k key, st *state) {
 	if rt.bySrc != nil && k.src.IsValid() {
 		rt.bySrc[k.src] = st
@@ -360,7 +374,7 @@ func (d *Detector) Observe(ev *engine.Event, tr *engine.Trace) []engine.Alert {
 		if tr != nil && fed {
 			tr.Add(engine.Feed{
 				Scenario: rt.sc.Name,
-				Key:      makeKey(ev, rt.group).format(rt.group),
+				Key:      rt.keyString(ev),
 				Level:    level,
 				Capacity: rt.capacityOf(),
 				Fired:    fired,

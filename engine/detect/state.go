@@ -44,6 +44,8 @@ type state struct {
 	start int64 // sequence: time of the first event of the match
 
 	campaign *campaign
+	// keyText is the key formatted for traces, when one asked.
+	keyText string
 }
 
 // clear forgets what the key accumulated, keeping buffers and blackhole.

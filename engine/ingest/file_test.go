@@ -123,6 +123,11 @@ func TestFileEventLineNumbers(t *testing.T) {
 	if len(evs) != 2 || evs[0].Line != 2 || evs[1].Line != 4 || evs[0].Origin != path {
 		t.Errorf("events = %+v, want lines 2 and 4 from %s", evs, path)
 	}
+	for i := range evs {
+		if ev := &evs[i]; ev.Ident == 0 || ev.Ident != engine.Identity(ev) {
+			t.Errorf("event %d: Ident = %x, want its fingerprint %x", i, ev.Ident, engine.Identity(ev))
+		}
+	}
 }
 
 func TestFileLoghubSample(t *testing.T) {

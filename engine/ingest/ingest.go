@@ -111,6 +111,7 @@ func (bt *batcher) add(p LineParser, raw string, lineno int64, cut bool, maxLine
 		if ev.Raw == "" {
 			ev.Raw = raw
 		}
+		ev.Ident = engine.Identity(&ev)
 		if bt.b.Events == nil {
 			select {
 			case evs := <-bt.free:
