@@ -81,6 +81,25 @@ func DefaultApproval() map[string]Approval {
 	}
 }
 
+// NeedsApproval says why policy makes an action at this risk wait for an
+// analyst ("" when it may apply unasked, the rate cap aside). A nil policy
+// is DefaultApproval. Playbooks ask it for their approval: policy steps.
+func NeedsApproval(policy map[string]Approval, action string, risk float64) string {
+	if policy == nil {
+		policy = DefaultApproval()
+	}
+	a, ok := policy[action]
+	switch {
+	case !ok:
+		return ""
+	case a.Always:
+		return action + " always needs approval"
+	case risk < a.AutoMinRisk:
+		return fmt.Sprintf("risk %.1f is below %.1f, the automatic minimum for %s", risk, a.AutoMinRisk, action)
+	}
+	return ""
+}
+
 // Actors in enforcement audit records.
 const (
 	ActorPolicy    = "policy"
@@ -278,13 +297,8 @@ func (e *Enforcer) drain(ctx context.Context) {
 // hold returns why an automatic decision must wait for an analyst: its type
 // needs approval, or the cap on automatic actions per minute is reached.
 func (e *Enforcer) hold(d *engine.Decision, now time.Time) string {
-	if a, ok := e.opts.Approval[d.Action]; ok {
-		if a.Always {
-			return d.Action + " always needs approval"
-		}
-		if d.Risk < a.AutoMinRisk {
-			return fmt.Sprintf("risk %.1f is below %.1f, the automatic minimum for %s", d.Risk, a.AutoMinRisk, d.Action)
-		}
+	if why := NeedsApproval(e.opts.Approval, d.Action, d.Risk); why != "" {
+		return why
 	}
 	cut := now.Add(-time.Minute)
 	e.recent = slices.DeleteFunc(e.recent, func(t time.Time) bool { return !t.After(cut) })

@@ -59,9 +59,9 @@ receivers: and enforcement.gateways: sections; without it they are not.`,
 }
 
 // loadPlaybooks loads dirs, or the embedded starter set when there are
-// none.
+// none or dirs is just "starter".
 func loadPlaybooks(dirs []string) (*playbooks.Set, error) {
-	if len(dirs) == 0 {
+	if len(dirs) == 0 || (len(dirs) == 1 && dirs[0] == "starter") {
 		return playbooks.LoadFS(playbooks.Starter(), "starter")
 	}
 	return playbooks.LoadDirs(dirs...)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -91,6 +92,10 @@ type printer struct {
 	err    error
 	alerts int
 	decs   int
+	// playbooks, when set, runs after each alert's decisions and prints
+	// its trace (replay --playbooks).
+	playbooks *replayPlaybooks
+	ctx       context.Context
 }
 
 func (p *printer) Committed(c *engine.Commit) {
@@ -121,6 +126,11 @@ func (p *printer) Committed(c *engine.Commit) {
 		for _, d := range byAlert[a.ID] {
 			p.decs++
 			if p.err = p.decision(d); p.err != nil {
+				return
+			}
+		}
+		if p.playbooks != nil {
+			if p.err = p.playbooks.run(p.ctx, a, p.bw, p.json); p.err != nil {
 				return
 			}
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/phantomsoc/phantomsoc/engine"
 	"github.com/phantomsoc/phantomsoc/engine/ingest"
 	"github.com/phantomsoc/phantomsoc/engine/parse"
+	"github.com/phantomsoc/phantomsoc/playbooks"
 	"github.com/phantomsoc/phantomsoc/store"
 )
 
@@ -47,8 +48,15 @@ func (o *inputOptions) apply(cfg *Config) (parse.Format, error) {
 	return f, nil
 }
 
+// replayOptions are replay's own flags.
+type replayOptions struct {
+	playbooks []string
+	approve   string
+}
+
 func newReplayCmd(g *globals) *cobra.Command {
 	var in inputOptions
+	var ro replayOptions
 	cmd := &cobra.Command{
 		Use:   "replay FILE...",
 		Short: "Run recorded logs through the full pipeline by event time",
@@ -62,16 +70,30 @@ event-time order, each with "kind" (alert|decision), "scenario", "source"
 (address or CIDR), "time", "risk", and for decisions "action" and "ttl".
 
 Results go to a temporary database that is removed afterwards unless --db
-names one to keep. Nothing is enforced.`,
+names one to keep. Nothing is enforced.
+
+With --playbooks, each alert's matching playbooks run after it, on the
+alert's event time (a wait moves that clock; nothing sleeps). Remediations
+are asked of --approve (all, none, or auto-only: approval: auto steps, and
+approval: policy steps the enforcement policy would apply unasked) and
+recorded, never applied; notifications and evidence are recorded, not sent
+or collected. Each step is a line: with --output json an object with
+"kind": "step", "playbook", "alert_id", "step", "name", "step_kind",
+"time", "outcome" (ok, failed, skipped, denied, timeout), "detail" and
+"ref". A summary of the runs ends the output (on stderr with --output json).
+--playbooks starter uses the bundled starter set.`,
 		Example: `  phantomsoc replay /var/log/auth.log
   phantomsoc replay --output json auth.log.1 eve.json | jq 'select(.kind=="decision")'
-  zcat auth.log.2.gz | phantomsoc replay -`,
+  zcat auth.log.2.gz | phantomsoc replay -
+  phantomsoc replay --playbooks starter --approve none -o json auth.log`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runReplay(cmd.Context(), cmd.OutOrStdout(), cmd.InOrStdin(), g, &in, args)
+			return runReplay(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), cmd.InOrStdin(), g, &in, &ro, args)
 		},
 	}
 	in.addFlags(cmd, "auto")
+	cmd.Flags().StringSliceVar(&ro.playbooks, "playbooks", nil, "run these playbook directories (or \"starter\") on each alert")
+	cmd.Flags().StringVar(&ro.approve, "approve", playbooks.ApproveAutoOnly, "how playbook approvals are answered: all, none or auto-only")
 	return cmd
 }
 
@@ -80,10 +102,12 @@ type replayResult struct {
 	Stats   engine.Stats
 	Elapsed time.Duration
 	P99     time.Duration
+	// Playbooks summarises the playbook runs of --playbooks.
+	Playbooks string
 }
 
-func runReplay(ctx context.Context, w io.Writer, stdin io.Reader, g *globals, in *inputOptions, files []string) error {
-	res, err := replay(ctx, w, stdin, g, in, files, g.db)
+func runReplay(ctx context.Context, w, stderr io.Writer, stdin io.Reader, g *globals, in *inputOptions, ro *replayOptions, files []string) error {
+	res, err := replayWith(ctx, w, stdin, g, in, ro, files, g.db)
 	if err != nil {
 		return err
 	}
@@ -92,12 +116,23 @@ func runReplay(ctx context.Context, w io.Writer, stdin io.Reader, g *globals, in
 		fmt.Fprintf(w, "\nreplayed %d lines in %v: %d events (%d indicators, %d folded as duplicates, %d rejected), %d alerts, %d decisions\n",
 			s.Lines, res.Elapsed.Round(time.Millisecond), s.Events, s.Indicators, s.Deduped, s.Rejected, s.Alerts, s.Decisions)
 	}
+	if res.Playbooks != "" {
+		if g.output == outputJSON {
+			w = stderr
+		}
+		fmt.Fprintln(w, res.Playbooks)
+	}
 	return nil
 }
 
 // replay runs files through the pipeline into dbPath ("" = a temporary
 // database removed afterwards).
 func replay(ctx context.Context, w io.Writer, stdin io.Reader, g *globals, in *inputOptions, files []string, dbPath string) (replayResult, error) {
+	return replayWith(ctx, w, stdin, g, in, &replayOptions{}, files, dbPath)
+}
+
+// replayWith is replay with replay's own options (playbooks).
+func replayWith(ctx context.Context, w io.Writer, stdin io.Reader, g *globals, in *inputOptions, ro *replayOptions, files []string, dbPath string) (replayResult, error) {
 	start := time.Now()
 	cfg, err := loadConfig(g.config)
 	if err != nil {
@@ -149,7 +184,12 @@ func replay(ctx context.Context, w io.Writer, stdin io.Reader, g *globals, in *i
 		}
 		srcs = append(srcs, src)
 	}
-	pr := &printer{w: w, json: g.output == outputJSON, dryRun: true}
+	pr := &printer{w: w, json: g.output == outputJSON, dryRun: true, ctx: ctx}
+	if len(ro.playbooks) > 0 {
+		if pr.playbooks, err = newReplayPlaybooks(&cfg, ro.playbooks, ro.approve, g.config != ""); err != nil {
+			return replayResult{}, err
+		}
+	}
 	// One file needs no merging (a merge stage costs a fifth of the run).
 	src := srcs[0]
 	if len(srcs) > 1 {
@@ -168,7 +208,11 @@ func replay(ctx context.Context, w io.Writer, stdin io.Reader, g *globals, in *i
 	if pr.err != nil {
 		return replayResult{}, fmt.Errorf("write output: %w", pr.err)
 	}
-	return replayResult{Stats: e.Stats(), Elapsed: time.Since(start), P99: e.Latency().Quantile(0.99)}, nil
+	res := replayResult{Stats: e.Stats(), Elapsed: time.Since(start), P99: e.Latency().Quantile(0.99)}
+	if pr.playbooks != nil {
+		res.Playbooks = pr.playbooks.summary()
+	}
+	return res, nil
 }
 
 // replayBatch is the events per batch of a replayed file: larger than a live
