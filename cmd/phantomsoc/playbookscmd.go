@@ -54,7 +54,7 @@ receivers: and enforcement.gateways: sections; without it they are not.`,
 			return listPlaybooks(cmd.OutOrStdout(), g.output, set)
 		},
 	}
-	cmd.AddCommand(lint, list)
+	cmd.AddCommand(lint, list, newPlaybooksTestCmd(g))
 	return cmd
 }
 
@@ -78,14 +78,7 @@ func knownNames(g *globals) (playbooks.Known, bool, error) {
 	if err != nil {
 		return playbooks.Known{}, false, err
 	}
-	k := playbooks.Known{Receivers: []string{}, Gateways: []string{}}
-	for _, r := range cfg.Receivers {
-		k.Receivers = append(k.Receivers, r.Name)
-	}
-	for _, gw := range cfg.Enforcement.Gateways {
-		k.Gateways = append(k.Gateways, gw.Name)
-	}
-	return k, true, nil
+	return configuredNames(&cfg), true, nil
 }
 
 // lintPlaybooks prints every error (one JSON object per error with -o
