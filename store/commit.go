@@ -165,10 +165,15 @@ func (db *DB) Commit(ctx context.Context, c *engine.Commit) error {
 		if err := db.putCheckpoints(tx, c.Checkpoints); err != nil {
 			return err
 		}
-		if err := putAlerts(tx, w, ar, c.Alerts); err != nil {
+		alertAudits := make([]engineAudit, 0, len(c.Alerts))
+		if err := putAlerts(tx, ar, &alertAudits, c.Alerts); err != nil {
 			return err
 		}
-		if err := putDecisions(tx, w, ar, c.Decisions); err != nil {
+		decisionAudits := make([]engineAudit, 0, len(c.Decisions))
+		if err := putDecisions(tx, ar, &decisionAudits, c.Decisions); err != nil {
+			return err
+		}
+		if err := writeAudits(w, alertAudits, decisionAudits); err != nil {
 			return err
 		}
 		if err := db.putRejects(tx, c.Rejects); err != nil {
@@ -250,7 +255,7 @@ func putEntity(b, ids *bolt.Bucket, id string, t time.Time, val []byte) (existed
 	return old != nil, nil
 }
 
-func putAlerts(tx *bolt.Tx, w *auditWriter, ar *valueArena, alerts []engine.Alert) error {
+func putAlerts(tx *bolt.Tx, ar *valueArena, audits *[]engineAudit, alerts []engine.Alert) error {
 	if len(alerts) == 0 {
 		return nil
 	}
@@ -285,14 +290,12 @@ func putAlerts(tx *bolt.Tx, w *auditWriter, ar *valueArena, alerts []engine.Aler
 		if existed {
 			action = ActionAlertUpdated
 		}
-		if err := w.addEngine(a.Time, action, a.ID, js.b); err != nil {
-			return err
-		}
+		*audits = append(*audits, engineAudit{time: a.Time, action: action, subject: a.ID, detail: ar.copy(js.b)})
 	}
 	return nil
 }
 
-func putDecisions(tx *bolt.Tx, w *auditWriter, ar *valueArena, ds []engine.Decision) error {
+func putDecisions(tx *bolt.Tx, ar *valueArena, audits *[]engineAudit, ds []engine.Decision) error {
 	if len(ds) == 0 {
 		return nil
 	}
@@ -341,8 +344,48 @@ func putDecisions(tx *bolt.Tx, w *auditWriter, ar *valueArena, ds []engine.Decis
 		}
 		// The whole decision is small: the audit record carries all of it,
 		// as stored.
-		if err := w.addEngine(d.Time, action, d.ID, v[1:]); err != nil {
+		*audits = append(*audits, engineAudit{time: d.Time, action: action, subject: d.ID, detail: v[1:], alertID: d.AlertID})
+	}
+	return nil
+}
+
+// engineAudit is the audit record of an alert or decision a commit wrote.
+type engineAudit struct {
+	time            time.Time
+	action, subject string
+	detail          []byte
+	// alertID is a decision's alert.
+	alertID string
+}
+
+// writeAudits chains a commit's records in event order — each alert, then
+// its decisions — so the trail of a replay is the same however its
+// commits were grouped. Decisions whose alert is not in the commit follow.
+func writeAudits(w *auditWriter, alerts, decisions []engineAudit) error {
+	done := make([]bool, len(decisions))
+	put := func(a *engineAudit) error { return w.addEngine(a.time, a.action, a.subject, a.detail) }
+	next := 0 // decisions come in their alerts' order: scan forward
+	for i := range alerts {
+		if err := put(&alerts[i]); err != nil {
 			return err
+		}
+		for j := next; j < len(decisions); j++ {
+			if !done[j] && decisions[j].alertID == alerts[i].subject {
+				if err := put(&decisions[j]); err != nil {
+					return err
+				}
+				done[j] = true
+				if j == next {
+					next++
+				}
+			}
+		}
+	}
+	for j := range decisions {
+		if !done[j] {
+			if err := put(&decisions[j]); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -200,3 +200,36 @@ func TestStoredEvidenceIsSlim(t *testing.T) {
 		t.Error("Commit modified the caller's alert")
 	}
 }
+
+// TestAuditIndependentOfGrouping commits the same alerts and decisions
+// once in one transaction and once split across two: the audit chains
+// are identical, record for record and hash for hash, because each alert
+// is followed by its own decisions whatever the grouping.
+func TestAuditIndependentOfGrouping(t *testing.T) {
+	whole := sampleCommit(0, 5)
+	first := &engine.Commit{Alerts: whole.Alerts[:2], Decisions: whole.Decisions, Seq: whole.Seq}
+	second := &engine.Commit{Alerts: whole.Alerts[2:], Seq: whole.Seq}
+
+	chain := func(commits ...*engine.Commit) []AuditRecord {
+		db := openAt(t, testPath(t), Options{})
+		for _, c := range commits {
+			if err := db.Commit(t.Context(), c); err != nil {
+				t.Fatal(err)
+			}
+		}
+		recs, err := db.AuditList(0, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return recs
+	}
+	a, b := chain(whole), chain(first, second)
+	if len(a) != 5 || len(a) != len(b) {
+		t.Fatalf("%d and %d records, want 5 each", len(a), len(b))
+	}
+	for i := range a {
+		if a[i].Hash != b[i].Hash || a[i].Subject != b[i].Subject {
+			t.Errorf("record %d: %s %s vs %s %s", i+1, a[i].Subject, a[i].Hash[:8], b[i].Subject, b[i].Hash[:8])
+		}
+	}
+}
