@@ -42,6 +42,9 @@ type SetSpec struct {
 	Key string
 	// Timeout reports whether elements carry per-element timeouts.
 	Timeout bool
+	// Counter gives every element its own packet and byte counter, so
+	// the drops of each decision can be read back (Enforcer.Drops).
+	Counter bool
 }
 
 // NftType is the set's nft type expression.
@@ -108,7 +111,7 @@ func ActionSets() []SetSpec {
 			case engine.ActionTunnel:
 				key = KeyIfaceAddr
 			}
-			out = append(out, SetSpec{Name: SetName(t, v6), V6: v6, Key: key, Timeout: true})
+			out = append(out, SetSpec{Name: SetName(t, v6), V6: v6, Key: key, Timeout: true, Counter: true})
 		}
 	}
 	return out
@@ -232,6 +235,9 @@ type Element struct {
 	// Expires is the time left, as read back from the kernel; 0 for a
 	// permanent element.
 	Expires time.Duration
+	// Counter is what the element matched, as read back from the kernel
+	// (zero in a set without counters); never written.
+	Counter Counter
 }
 
 // Key identifies the element within the table, whatever its timeout.

@@ -27,7 +27,11 @@ func RenderTable(l *Layout, elems []Element) string {
 		if s.Timeout {
 			flags += ",timeout"
 		}
-		fmt.Fprintf(&b, "\tset %s {\n\t\ttype %s\n\t\tflags %s\n\t}\n", s.Name, s.NftType(), flags)
+		counter := ""
+		if s.Counter {
+			counter = "\t\tcounter\n"
+		}
+		fmt.Fprintf(&b, "\tset %s {\n\t\ttype %s\n\t\tflags %s\n%s\t}\n", s.Name, s.NftType(), flags, counter)
 	}
 	for _, v6 := range []bool{false, true} {
 		typ := "ipv4_addr"

@@ -63,6 +63,11 @@ func TestValidate(t *testing.T) {
 		{"pagerduty ok", &PagerDutyConfig{RoutingKeyFile: "/run/secrets/pd"}, nil},
 		{"pagerduty no key", &PagerDutyConfig{Endpoint: "gopher://x"}, []string{"endpoint", "routing_key_env"}},
 		{"pagerduty bad source", &PagerDutyConfig{RoutingKeyEnv: "K", Source: "a\nb"}, []string{"source"}},
+		{"pagerduty webhook ok", &PagerDutyWebhookConfig{SecretFile: "/run/secrets/pd-webhook"}, nil},
+		{"pagerduty webhook all set", &PagerDutyWebhookConfig{Listen: "[::1]:8095", Path: "/hooks/pd", SecretEnv: "S"}, nil},
+		{"pagerduty webhook no secret", &PagerDutyWebhookConfig{}, []string{"secret_env"}},
+		{"pagerduty webhook bad", &PagerDutyWebhookConfig{Listen: ":8095", Path: "pd?x", SecretEnv: "S"}, []string{"listen", "path"}},
+		{"pagerduty webhook bad port", &PagerDutyWebhookConfig{Listen: "127.0.0.1:http", SecretEnv: "S"}, []string{"listen"}},
 
 		{"email ok", &EmailConfig{Host: "smtp.example.org", From: "a@example.org", To: []string{"b@example.org"},
 			Auth: "plain", Username: "a", PasswordEnv: "P"}, nil},

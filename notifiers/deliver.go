@@ -12,10 +12,11 @@ import (
 // Outbox is where notifications wait, durable before anything is sent (the
 // store, through a small adapter where the parts are wired).
 type Outbox interface {
-	// Pending returns up to limit notifications not yet sent or failed,
-	// oldest first, whatever their retry time: the Deliverer keeps each
-	// receiver's order itself.
-	Pending(limit int) ([]Queued, error)
+	// Pending returns the notifications not yet sent or failed, oldest
+	// first, whatever their retry time, at most perReceiver of each
+	// receiver: the Deliverer keeps each receiver's order itself, and one
+	// receiver's long queue must not hide another's.
+	Pending(perReceiver int) ([]Queued, error)
 	// Attempt marks key as being sent, before the request leaves, so a
 	// crash leaves a record that it may have arrived.
 	Attempt(ctx context.Context, key string) error
@@ -110,8 +111,12 @@ func (d *Deliverer) Run(ctx context.Context) error {
 	t := time.NewTicker(d.o.Poll)
 	defer t.Stop()
 	for {
-		if _, err := d.DeliverDue(ctx); err != nil && ctx.Err() == nil {
+		n, err := d.DeliverDue(ctx)
+		if err != nil && ctx.Err() == nil {
 			d.log.Error("deliver notifications", "err", err)
+		}
+		if n > 0 && err == nil && ctx.Err() == nil {
+			continue // a pass takes a bounded batch; there may be more
 		}
 		select {
 		case <-ctx.Done():
@@ -122,8 +127,8 @@ func (d *Deliverer) Run(ctx context.Context) error {
 	}
 }
 
-// pendingBatch bounds one pass over the outbox.
-const pendingBatch = 1000
+// pendingBatch bounds one pass over the outbox, per receiver.
+const pendingBatch = 200
 
 // DeliverDue makes one pass: for each receiver, its oldest notifications in
 // order until one is not due yet or fails. It returns how many were sent.

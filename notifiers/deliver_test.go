@@ -39,12 +39,15 @@ func (m *memOutbox) add(msgs ...*Message) {
 	}
 }
 
-func (m *memOutbox) Pending(limit int) ([]Queued, error) {
+func (m *memOutbox) Pending(perReceiver int) ([]Queued, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var out []Queued
+	taken := map[string]int{}
 	for _, k := range m.keys {
-		if r := m.rows[k]; (r.state == "queued" || r.state == "sending") && len(out) < limit {
+		r := m.rows[k]
+		if (r.state == "queued" || r.state == "sending") && taken[r.q.Message.Receiver] < perReceiver {
+			taken[r.q.Message.Receiver]++
 			out = append(out, r.q)
 		}
 	}
@@ -88,6 +91,46 @@ func (m *memOutbox) states() map[string]int {
 		out[r.state]++
 	}
 	return out
+}
+
+// TestDownReceiverDoesNotBlockOthers queues more notifications for a
+// receiver that is down than one pass reads, then one for another
+// receiver: a single pass delivers the other's.
+func TestDownReceiverDoesNotBlockOthers(t *testing.T) {
+	var got atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/down" {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		got.Add(1)
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer srv.Close()
+	senders := map[string]Sender{}
+	for _, name := range []string{"down", "up"} {
+		h, err := NewWebhook(WebhookConfig{URL: srv.URL + "/" + name}, Options{Receiver: name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		senders[name] = h
+	}
+	ob := &memOutbox{}
+	for i := range 1100 { // more than a pass ever read before the limit was per receiver
+		m := testMessage(fmt.Sprintf("grp/%04d", i), StatusFiring)
+		m.Receiver = "down"
+		ob.add(m)
+	}
+	m := testMessage("other/1", StatusFiring)
+	m.Receiver = "up"
+	ob.add(m)
+	d, err := NewDeliverer(ob, senders, DeliveryOptions{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := d.DeliverDue(t.Context()); err != nil || n != 1 || got.Load() != 1 {
+		t.Errorf("one pass: sent %d (%v), the up receiver got %d; want its one notification delivered", n, err, got.Load())
+	}
 }
 
 // TestDeliveryOrderRetryAndCrash queues 100 notifications for a webhook

@@ -25,6 +25,11 @@ type Message struct {
 	// far side (PagerDuty dedup_key, webhook X-Phantomsoc-Key, e-mail
 	// Message-ID) can recognise it.
 	Key string
+	// Group is the key of the alert group the message is about. A receiver
+	// that keeps one incident per group (PagerDuty) keys it by Group and
+	// receiver, so the resolve closes what the trigger opened; Key stays
+	// per message.
+	Group string `json:",omitempty"`
 	// Status is StatusFiring, StatusResolved or StatusAcknowledged.
 	Status      string
 	Receiver    string

@@ -147,9 +147,31 @@ func DedupKey(key string) string {
 	return "phantomsoc-" + hex.EncodeToString(sum[:])
 }
 
+// GroupDedupKey is the PagerDuty dedup_key of a group's incident at a
+// receiver: "GROUP:RECEIVER", or, when that is longer than PagerDuty's 255
+// characters, the group's SHA-256 in its place. Every trigger, acknowledge
+// and resolve of the group carries it, so they act on one incident, and a
+// resend folds into it.
+func GroupDedupKey(group, receiver string) string {
+	if k := group + ":" + receiver; len(k) <= 255 {
+		return k
+	}
+	sum := sha256.Sum256([]byte(group))
+	return DedupKey("phantomsoc-" + hex.EncodeToString(sum[:]) + ":" + receiver)
+}
+
+// dedupKeyOf is m's dedup_key: its group's, or for a message without one
+// (sent before groups were carried) its own key.
+func dedupKeyOf(m *Message) string {
+	if m.Group != "" {
+		return GroupDedupKey(m.Group, m.Receiver)
+	}
+	return DedupKey(m.Key)
+}
+
 // pdBody builds the event for m.
 func (p *PagerDuty) pdBody(m *Message) ([]byte, error) {
-	ev := pdEvent{RoutingKey: p.key.reveal(), EventAction: pdAction(m.Status), DedupKey: DedupKey(m.Key)}
+	ev := pdEvent{RoutingKey: p.key.reveal(), EventAction: pdAction(m.Status), DedupKey: dedupKeyOf(m)}
 	if ev.EventAction == "trigger" {
 		r, err := p.tmpl.render(m)
 		if err != nil {
@@ -215,7 +237,7 @@ func (p *PagerDuty) Send(ctx context.Context, m *Message) (Result, error) {
 	if err != nil {
 		return res, err
 	}
-	res.Remote = DedupKey(m.Key)
+	res.Remote = dedupKeyOf(m)
 	var pr pdReply
 	if json.Unmarshal(rep.body, &pr) == nil && pr.DedupKey != "" {
 		res.Remote = pr.DedupKey

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -155,6 +156,39 @@ func TestPagerDutyResponses(t *testing.T) {
 				noSecret(t, testRoutingKey, err.Error(), fmt.Sprintf("%+v", err))
 			}
 		})
+	}
+}
+
+// TestPagerDutyOneIncidentPerGroup checks every message about a group —
+// each with its own key, as the router makes them — reaches PagerDuty
+// under the group's dedup key, so the resolve closes what the trigger
+// opened.
+func TestPagerDutyOneIncidentPerGroup(t *testing.T) {
+	srv := &pdServer{t: t}
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	p := newTestPagerDuty(t, hs.URL+"/")
+	const group = `{}/{scenario="ssh-bruteforce"}#7`
+	for i, st := range []string{StatusFiring, StatusFiring, StatusResolved} {
+		m := testMessage(fmt.Sprintf("%s/%d:ops", group, i+1), st)
+		m.Group = group
+		res, err := p.Send(t.Context(), m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := group + ":ops"; res.Remote != want {
+			t.Errorf("message %d: remote %q, want the group's key %q", i+1, res.Remote, want)
+		}
+	}
+	for i, ev := range srv.events {
+		if ev.DedupKey != group+":ops" {
+			t.Errorf("event %d (%s) dedup_key %q, want %q", i, ev.EventAction, ev.DedupKey, group+":ops")
+		}
+	}
+	long := strings.Repeat("g", 300)
+	if k := GroupDedupKey(long, "ops"); len(k) > 255 || k != GroupDedupKey(long, "ops") || !strings.HasSuffix(k, ":ops") ||
+		k == GroupDedupKey(long+"x", "ops") {
+		t.Errorf("GroupDedupKey(300-byte group) = %q: want stable, distinct, ≤ 255, ending in the receiver", k)
 	}
 }
 

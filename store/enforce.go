@@ -107,25 +107,35 @@ func (db *DB) Record(ctx context.Context, ch *engine.Change) error {
 		if err != nil {
 			return err
 		}
-		for _, n := range ch.Notes {
-			if n.Actor == "" || n.Action == "" {
-				return fmt.Errorf("audit note %q: actor and action are required", n.Action)
-			}
-			rec := AuditRecord{Time: n.Time, Actor: n.Actor, Action: n.Action, Subject: n.Subject}
-			if rec.Time.IsZero() {
-				rec.Time = db.now()
-			}
-			if n.Detail != nil {
-				if rec.Detail, err = json.Marshal(n.Detail); err != nil {
-					return fmt.Errorf("audit %s %s: %w", n.Action, n.Subject, err)
-				}
-			}
-			if _, err := w.add(rec); err != nil {
-				return err
-			}
+		if err := db.addNotes(w, ch.Notes); err != nil {
+			return err
 		}
 		return w.flush()
 	})
+}
+
+// addNotes appends an audit record for each note; a note without a time
+// gets the store's clock.
+func (db *DB) addNotes(w *auditWriter, notes []engine.AuditNote) error {
+	for _, n := range notes {
+		if n.Actor == "" || n.Action == "" {
+			return fmt.Errorf("audit note %q: actor and action are required", n.Action)
+		}
+		rec := AuditRecord{Time: n.Time, Actor: n.Actor, Action: n.Action, Subject: n.Subject}
+		if rec.Time.IsZero() {
+			rec.Time = db.now()
+		}
+		if n.Detail != nil {
+			var err error
+			if rec.Detail, err = json.Marshal(n.Detail); err != nil {
+				return fmt.Errorf("audit %s %s: %w", n.Action, n.Subject, err)
+			}
+		}
+		if _, err := w.add(rec); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Enforcements returns the per-gateway states of the given decisions, by

@@ -27,6 +27,8 @@ func shippedMigrations() []migration {
 		{version: 2, name: "enforcement states", up: migrateV2},
 		{version: 3, name: "notification outbox", up: migrateV3},
 		{version: 4, name: "pending notification index", up: migrateV4},
+		{version: 5, name: "keyed component state", up: migrateV5},
+		{version: 6, name: "incidents", up: migrateV6},
 	}
 }
 

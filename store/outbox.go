@@ -100,35 +100,21 @@ type Notification struct {
 // ErrUnknownNotification is returned for a key the outbox does not hold.
 var ErrUnknownNotification = errors.New("no such notification")
 
-// EnqueueWithState is Enqueue and PutState(name, state) in one
-// transaction: the router's state and the notifications it produced are
-// durable together, with one sync.
-func (db *DB) EnqueueWithState(ctx context.Context, ns []Notification, name string, state any) (int, error) {
-	val, err := encode(state)
-	if err != nil {
-		return 0, fmt.Errorf("encode %s state: %w", name, err)
-	}
-	return db.enqueue(ctx, ns, func(tx *bolt.Tx) error {
-		meta, err := bucket(tx, bucketMeta)
-		if err != nil {
-			return err
-		}
-		return meta.Put([]byte(metaStatePrefix+name), val)
-	})
-}
-
 // Enqueue stores notifications that are not stored yet; a key already
 // present is left as it is, so a router replaying its state after a
 // restart cannot queue a message twice. It returns how many were new.
 func (db *DB) Enqueue(ctx context.Context, ns []Notification) (int, error) {
-	return db.enqueue(ctx, ns, nil)
+	added, err := db.enqueue(ctx, ns, nil)
+	return len(added), err
 }
 
-func (db *DB) enqueue(ctx context.Context, ns []Notification, also func(tx *bolt.Tx) error) (int, error) {
+// enqueue stores the notifications not stored yet, and runs also in the
+// same transaction; it returns the keys it added.
+func (db *DB) enqueue(ctx context.Context, ns []Notification, also func(tx *bolt.Tx) error) ([]string, error) {
 	if err := ctx.Err(); err != nil {
-		return 0, err
+		return nil, err
 	}
-	added := 0
+	var added []string
 	err := db.update("enqueue notifications", func(tx *bolt.Tx) error {
 		if also != nil {
 			if err := also(tx); err != nil {
@@ -143,7 +129,7 @@ func (db *DB) enqueue(ctx context.Context, ns []Notification, also func(tx *bolt
 		if err != nil {
 			return err
 		}
-		added = 0
+		added = added[:0]
 		for _, n := range ns {
 			if n.Key == "" || n.Receiver == "" {
 				return fmt.Errorf("notification %q to %q: key and receiver are required", n.Key, n.Receiver)
@@ -169,11 +155,14 @@ func (db *DB) enqueue(ctx context.Context, ns []Notification, also func(tx *bolt
 					return err
 				}
 			}
-			added++
+			added = append(added, n.Key)
 		}
 		return nil
 	})
-	return added, err
+	if err != nil {
+		return nil, err
+	}
+	return added, nil
 }
 
 // Due returns up to limit notifications to attempt at now: queued ones
@@ -327,11 +316,16 @@ func (db *DB) Notifications(states ...string) ([]Notification, error) {
 	return out, err
 }
 
-// Pending returns up to limit notifications not yet sent, failed or
-// suppressed, oldest first, whatever their retry time: the sender keeps
-// each receiver's order itself.
-func (db *DB) Pending(limit int) ([]Notification, error) {
+// Pending returns the notifications not yet sent, failed or suppressed,
+// oldest first, whatever their retry time — at most perReceiver of each
+// receiver (0: all), so a receiver that is down with a long queue never
+// hides another's newer notifications. The sender keeps each receiver's
+// order itself. A notification's receiver is read from its key's suffix
+// (":RECEIVER", as the router names them) before its value is decoded, so
+// skipping a long queue costs a cursor step per entry.
+func (db *DB) Pending(perReceiver int) ([]Notification, error) {
 	var out []Notification
+	taken := map[string]int{}
 	err := db.view("pending notifications", func(tx *bolt.Tx) error {
 		idx, err := bucket(tx, bucketOutboxPending)
 		if err != nil {
@@ -342,61 +336,29 @@ func (db *DB) Pending(limit int) ([]Notification, error) {
 			return err
 		}
 		c := idx.Cursor()
-		for k, _ := c.First(); k != nil && (limit <= 0 || len(out) < limit); k, _ = c.Next() {
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
 			if len(k) < 8 {
 				return fmt.Errorf("%w: pending index key %x", ErrCorrupt, k)
 			}
-			v := ob.Get(k[8:])
+			key := k[8:]
+			if i := bytes.LastIndexByte(key, ':'); perReceiver > 0 && i >= 0 && taken[string(key[i+1:])] >= perReceiver {
+				continue
+			}
+			v := ob.Get(key)
 			if v == nil {
-				return fmt.Errorf("%w: pending notification %q is not in the outbox", ErrCorrupt, k[8:])
+				return fmt.Errorf("%w: pending notification %q is not in the outbox", ErrCorrupt, key)
 			}
 			var n Notification
 			if err := decode("notification", v, &n); err != nil {
 				return err
 			}
+			if perReceiver > 0 && taken[n.Receiver] >= perReceiver {
+				continue
+			}
+			taken[n.Receiver]++
 			out = append(out, n)
 		}
 		return nil
 	})
 	return out, err
-}
-
-// metaStatePrefix keys components' saved state in the meta bucket.
-const metaStatePrefix = "state/"
-
-// PutState saves a component's state (the router's groups and silences) so
-// a restart resumes where it stopped.
-func (db *DB) PutState(ctx context.Context, name string, v any) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	val, err := encode(v)
-	if err != nil {
-		return fmt.Errorf("encode %s state: %w", name, err)
-	}
-	return db.update("save "+name+" state", func(tx *bolt.Tx) error {
-		meta, err := bucket(tx, bucketMeta)
-		if err != nil {
-			return err
-		}
-		return meta.Put([]byte(metaStatePrefix+name), val)
-	})
-}
-
-// State loads a component's saved state into v; found is false when none
-// was saved.
-func (db *DB) State(name string, v any) (found bool, err error) {
-	err = db.view("load "+name+" state", func(tx *bolt.Tx) error {
-		meta, err := bucket(tx, bucketMeta)
-		if err != nil {
-			return err
-		}
-		val := meta.Get([]byte(metaStatePrefix + name))
-		if val == nil {
-			return nil
-		}
-		found = true
-		return decode(name+" state", val, v)
-	})
-	return found, err
 }

@@ -115,7 +115,36 @@ func TestPendingReadsOnlyWhatIsLeft(t *testing.T) {
 		t.Errorf("Pending = %v, want k3,k1,k0 (oldest first, sent and suppressed left out)", keys)
 	}
 	if got, _ := db.Pending(2); len(got) != 2 {
-		t.Errorf("Pending(2) = %d", len(got))
+		t.Errorf("Pending(2) = %d, want 2 of the receiver's 3", len(got))
+	}
+}
+
+// TestPendingPerReceiver checks one receiver's long queue does not hide
+// another's newer notifications: the limit is per receiver, with keys in
+// the router's form (":RECEIVER") and without it.
+func TestPendingPerReceiver(t *testing.T) {
+	db := openAt(t, testPath(t), Options{})
+	t0 := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	var ns []Notification
+	for i := range 50 {
+		ns = append(ns, Notification{Key: fmt.Sprintf("g#1/%d:down", i), Receiver: "down", Status: "firing", Created: t0.Add(time.Duration(i) * time.Second)})
+	}
+	ns = append(ns,
+		Notification{Key: "g#2/1:up", Receiver: "up", Status: "firing", Created: t0.Add(time.Hour)},
+		Notification{Key: "plain-key", Receiver: "other", Status: "firing", Created: t0.Add(2 * time.Hour)})
+	if _, err := db.Enqueue(t.Context(), ns); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.Pending(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, n := range got {
+		keys = append(keys, n.Key)
+	}
+	if want := "g#1/0:down,g#1/1:down,g#1/2:down,g#2/1:up,plain-key"; strings.Join(keys, ",") != want {
+		t.Errorf("Pending(3) = %v, want %s", keys, want)
 	}
 }
 

@@ -359,7 +359,7 @@ func (db *DB) Info() (Info, error) {
 	info := Info{Path: db.path, Schema: db.version, Buckets: make(map[string]int)}
 	err := db.view("info", func(tx *bolt.Tx) error {
 		info.Size = tx.Size()
-		for _, name := range append(layoutBuckets(), bucketEnforcement, bucketOutbox, bucketOutboxPending) {
+		for _, name := range append(layoutBuckets(), bucketEnforcement, bucketOutbox, bucketOutboxPending, bucketStates) {
 			b, err := bucket(tx, name)
 			if err != nil {
 				return err

@@ -206,7 +206,7 @@ func (v *alerts) Update(msg tea.Msg) (tea.Cmd, bool) {
 			v.detail, v.dlines = nil, nil
 			return nil, true
 		}
-		return nil, keys.move(k, &v.dtop, len(v.dlines), v.bodyH())
+		return nil, keys.scroll(k, &v.dtop, len(v.dlines), v.bodyH())
 	}
 	switch {
 	case key.Matches(k, keys.Open):

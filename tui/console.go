@@ -52,6 +52,10 @@ type Console interface {
 type LiveEvent struct {
 	Seq   uint64
 	Event engine.Event
+	// Feeds are the scenarios the event fed, each with its bucket level
+	// right after it: what `phantomsoc parse --explain` shows for a line.
+	// Empty when the event reached no scenario.
+	Feeds []engine.Feed `json:",omitempty"`
 }
 
 // Snapshot is one consistent-enough view of the engine for the screen.
@@ -85,6 +89,21 @@ type Snapshot struct {
 	AuditOK bool
 	// TopSources are the most active attacking sources.
 	TopSources []SourceCount
+	// Deliveries are the notifications per receiver by delivery state,
+	// in receiver order; empty without routing.
+	Deliveries []Delivery
+}
+
+// Delivery is one receiver's notifications by delivery state.
+type Delivery struct {
+	Receiver string `json:"receiver"`
+	Sent     int    `json:"sent"`
+	// Waiting are queued or being sent (retries included).
+	Waiting    int `json:"waiting"`
+	Failed     int `json:"failed"`
+	Suppressed int `json:"suppressed"`
+	// LastError is the newest failed or retried notification's error.
+	LastError string `json:"last_error,omitempty"`
 }
 
 // Rate is one input's event rate history.
@@ -110,6 +129,20 @@ type Pending struct {
 type Active struct {
 	Decision     engine.Decision
 	Enforcements []engine.Enforcement
+	// Drops are what its elements matched, per gateway, from nftables'
+	// element counters; nil when not read (a dry run enforces nothing).
+	Drops []Drops
+}
+
+// Drops is what one decision's elements matched on one gateway.
+type Drops struct {
+	Gateway string
+	Packets uint64
+	Bytes   uint64
+	// Shared: a wider range merged over this decision counts for both.
+	Shared bool
+	// Missing: the gateway holds none of its elements.
+	Missing bool
 }
 
 // Gateway is one gateway's health.

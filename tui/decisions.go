@@ -197,6 +197,59 @@ func left(d *engine.Decision, now time.Time) string {
 	return span(r)
 }
 
+// dropsTotal is the packets a decision's elements dropped on every
+// gateway: "—" when nothing is enforced (dry run) or not read yet, a
+// trailing "*" when a wider range's count is in it.
+func (v *decisions) dropsTotal(a *Active) string {
+	if v.snap.DryRun || a.Drops == nil {
+		return "—"
+	}
+	var n uint64
+	shared := ""
+	for _, d := range a.Drops {
+		n += d.Packets
+		if d.Shared {
+			shared = "*"
+		}
+	}
+	return count(n) + shared
+}
+
+// dropsOn says what a decision dropped on one gateway, in words.
+func (v *decisions) dropsOn(a *Active, gw string) string {
+	if v.snap.DryRun {
+		return "drops — (dry run)"
+	}
+	for _, d := range a.Drops {
+		if d.Gateway != gw {
+			continue
+		}
+		if d.Missing {
+			return "drops — (not there)"
+		}
+		s := fmt.Sprintf("drops %s pkts %s", count(d.Packets), byteSize(d.Bytes))
+		if d.Shared {
+			s += " (* shared)"
+		}
+		return s
+	}
+	return "drops —"
+}
+
+// byteSize renders n bytes compactly: 512 B, 88.1 KB, 3.4 MB.
+func byteSize(n uint64) string {
+	const unit = 1000
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	f, i := float64(n)/unit, 0
+	for f >= unit && i < 3 {
+		f /= unit
+		i++
+	}
+	return fmt.Sprintf("%.1f %cB", f, "kMGT"[i])
+}
+
 // enforcementMark says a gateway's state without colour: applied ✓,
 // waiting …, removed -, dry-run ~, failing !.
 func (v *decisions) enforcement(e *engine.Enforcement) string {
@@ -219,6 +272,7 @@ func (v *decisions) columns() []column {
 		{title: "TARGET", min: 15, max: 24},
 		{title: "ACTION", min: 10},
 		{title: "LEFT", min: 7, right: true},
+		{title: "DROPS", min: 6, right: true},
 		{title: "GATEWAYS", min: 14, max: 60},
 		{title: "SCENARIO", min: 12, max: 24},
 	}
@@ -252,7 +306,7 @@ func (v *decisions) list(w, h int) []string {
 		if len(gws) == 0 {
 			gws = append(gws, "none yet")
 		}
-		line := row(cols, ws, target(d), d.Action, left(d, v.now), strings.Join(gws, " "), d.Scenario)
+		line := row(cols, ws, target(d), d.Action, left(d, v.now), v.dropsTotal(a), strings.Join(gws, " "), d.Scenario)
 		if i == v.sel.pos {
 			out = append(out, v.st.Selected.Render("› "+line))
 		} else {
@@ -290,7 +344,7 @@ func (v *decisions) detail(w, h int) []string {
 	}
 	for i := range a.Enforcements {
 		e := &a.Enforcements[i]
-		line := fit(v.enforcement(e), 22) + " " + e.State + " · updated " + clock(e.Updated)
+		line := fit(v.enforcement(e), 22) + " " + v.dropsOn(a, e.Gateway) + " · " + e.State + " · updated " + clock(e.Updated)
 		if e.Error != "" {
 			line += " · " + e.Error
 		}

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/charmbracelet/x/ansi"
+
+	"github.com/phantomsoc/phantomsoc/engine"
 )
 
 func hostPort(a netip.Addr, port uint16) string {
@@ -111,6 +113,33 @@ func (v *events) detailLines(le *LiveEvent) []string {
 			parts = append(parts, as)
 		}
 		field("geo", strings.Join(parts, " · "))
+	}
+	return append(out, v.feedLines(le.Feeds)...)
+}
+
+// feedLines say which scenarios the event fed and how full each bucket
+// was right after it; a scenario it fired is marked in words.
+func (v *events) feedLines(feeds []engine.Feed) []string {
+	out := []string{v.st.Label.Render("Scenarios fed")}
+	if len(feeds) == 0 {
+		return append(out, v.st.Faint.Render("  none: no scenario counts this event"))
+	}
+	name := 0
+	for i := range feeds {
+		name = max(name, displayWidth(feeds[i].Scenario))
+	}
+	name = min(name, max(12, v.w/3))
+	for i := range feeds {
+		f := &feeds[i]
+		line := "  " + fit(printable(f.Scenario), name) + fmt.Sprintf(" level %.1f/%.0f", f.Level, f.Capacity)
+		if f.Key != "" {
+			line += " · key " + printable(f.Key)
+		}
+		if f.Fired {
+			out = append(out, v.st.Bad.Render(clip(line+" · ! FIRED", v.w)))
+			continue
+		}
+		out = append(out, clip(line, v.w))
 	}
 	return out
 }

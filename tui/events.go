@@ -309,7 +309,7 @@ func (v *events) Update(msg tea.Msg) (tea.Cmd, bool) {
 			v.closeDetail()
 			return nil, true
 		}
-		return nil, keys.move(k, &v.dtop, len(v.dlines), v.h)
+		return nil, keys.scroll(k, &v.dtop, len(v.dlines), v.h)
 	}
 	switch {
 	case key.Matches(k, keys.Pause):

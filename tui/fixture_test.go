@@ -83,7 +83,7 @@ func (f *fixture) addEvents(evs ...engine.Event) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, ev := range evs {
-		f.events = append(f.events, LiveEvent{Seq: f.next, Event: ev})
+		f.events = append(f.events, LiveEvent{Seq: f.next, Event: ev, Feeds: fixtureFeeds(&ev)})
 		f.next++
 	}
 }
@@ -403,6 +403,7 @@ func fixtureSnapshot() Snapshot {
 					{DecisionID: "D0090", Gateway: "gw1", State: engine.EnforceApplied, Updated: t0.Add(-50 * time.Minute)},
 					{DecisionID: "D0090", Gateway: "gw2", State: engine.EnforcePending, Updated: t0.Add(-49 * time.Minute), Error: "dial tcp 192.0.2.2:22: connection refused"},
 				},
+				Drops: []Drops{{Gateway: "gw1", Packets: 15321, Bytes: 919260}, {Gateway: "gw2", Missing: true}},
 			},
 			{
 				Decision: engine.Decision{
@@ -413,6 +414,7 @@ func fixtureSnapshot() Snapshot {
 				Enforcements: []engine.Enforcement{
 					{DecisionID: "D0080", Gateway: "gw1", State: engine.EnforceApplied, Updated: t0.Add(-3 * time.Hour)},
 				},
+				Drops: []Drops{{Gateway: "gw1", Packets: 212, Bytes: 12720, Shared: true}},
 			},
 		},
 		Gateways: []Gateway{
@@ -433,12 +435,34 @@ func fixtureSnapshot() Snapshot {
 			{Source: "2001:db8::bad", Count: 311},
 			{Source: "192.0.2.55", Count: 9},
 		},
+		Deliveries: []Delivery{
+			{Receiver: "pagerduty", Sent: 4, Waiting: 1, Failed: 2, LastError: "503 Service Unavailable"},
+			{Receiver: "slack", Sent: 31, Suppressed: 3},
+		},
 	}
 }
 
 // fixtureEventCount is how many events the fixture starts with: more than
 // a 132×40 list shows, so following scrolls.
 const fixtureEventCount = 45
+
+// fixtureFeeds is what detection would record for ev: the campaign and
+// the brute-force bucket for SSH failures (the brute forcer's every tenth
+// failure fires), the exploit trigger for IDS alerts, nothing for the
+// rest.
+func fixtureFeeds(ev *engine.Event) []engine.Feed {
+	switch {
+	case ev.Type == engine.TypeIDSAlert:
+		return []engine.Feed{{Scenario: "ids-exploit", Key: ev.Source.String(), Level: 1, Capacity: 1, Fired: true}}
+	case ev.Indicator && ev.Source.IsValid() && ev.Type != engine.TypeSSHPreauthClose:
+		n := float64(ev.Line % 10)
+		return []engine.Feed{
+			{Scenario: "ssh-bruteforce", Key: ev.Source.String(), Level: n / 2, Capacity: 5, Fired: n == 9},
+			{Scenario: "ssh-distributed-campaign", Key: "203.0.113.0/24", Level: 12, Capacity: 20},
+		}
+	}
+	return nil
+}
 
 // fixtureEvent is the i-th event of a repeating mix: SSH failures from a
 // /24 campaign and one brute forcer, an unresolved host name, a Suricata

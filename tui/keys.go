@@ -72,6 +72,24 @@ func (k navKeys) move(msg tea.KeyPressMsg, c *cursor, n, h int) bool {
 	return true
 }
 
+// scroll applies a nav key to a pane without a selection (a detail): the
+// text itself moves, one line per ↑/↓, instead of an invisible cursor
+// that scrolls only once it reaches an edge.
+func (k navKeys) scroll(msg tea.KeyPressMsg, c *cursor, n, h int) bool {
+	before := c.top
+	c.pos = c.top
+	if !k.move(msg, c, n, h) {
+		return false
+	}
+	if c.pos > before {
+		// Moving down, the cursor's window trails it by a page: put the
+		// new position at the top instead.
+		c.top = max(0, min(c.pos, n-max(1, h)))
+	}
+	c.pos = c.top
+	return true
+}
+
 func (k navKeys) column() []key.Binding {
 	return []key.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}
 }

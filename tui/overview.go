@@ -55,6 +55,7 @@ func (v *overview) View() string {
 		out = append(out, v.engine(v.w)...)
 		out = append(out, "")
 		out = append(out, v.gateways(v.w)...)
+		out = append(out, v.deliveries(v.w)...)
 		out = append(out, "")
 		out = append(out, v.rates(v.w)...)
 		out = append(out, "")
@@ -67,7 +68,8 @@ func (v *overview) View() string {
 	rw := v.w - lw - 2
 	left := append(append(v.engine(lw), ""), v.rates(lw)...)
 	left = append(append(left, ""), v.riskiest(lw, v.h-len(left)-2)...)
-	right := append(append(v.gateways(rw), ""), v.sources(rw)...)
+	right := append(append(v.gateways(rw), v.deliveries(rw)...), "")
+	right = append(right, v.sources(rw)...)
 	right = append(append(right, ""), v.waiting(rw, v.h-len(right)-2)...)
 	out := make([]string, 0, v.h)
 	for i := range min(v.h, max(len(left), len(right))) {
@@ -242,6 +244,44 @@ func (v *overview) gateways(w int) []string {
 			} else {
 				line += " · " + g.Error
 			}
+		}
+		out = append(out, clip(line, w))
+	}
+	return out
+}
+
+// deliveries is the notifications per receiver, after an empty line;
+// nothing without routing. A receiver with failures is marked "!" and
+// FAILED, its last error on the line or the next.
+func (v *overview) deliveries(w int) []string {
+	if len(v.snap.Deliveries) == 0 {
+		return nil
+	}
+	out := []string{"", v.st.Label.Render("Notifications")}
+	for _, d := range v.snap.Deliveries {
+		tail := fmt.Sprintf(" · %d sent · %d waiting", d.Sent, d.Waiting)
+		if d.Suppressed > 0 {
+			tail += fmt.Sprintf(" · %d suppressed", d.Suppressed)
+		}
+		var line string
+		if d.Failed > 0 {
+			line = "  " + v.st.Bad.Render(fmt.Sprintf("! %s %d FAILED", d.Receiver, d.Failed)) + tail
+		} else {
+			mark := v.st.OK.Render("✓ " + d.Receiver)
+			if d.Waiting > 0 {
+				mark = v.st.Warn.Render("… " + d.Receiver)
+			}
+			line = "  " + mark + tail
+		}
+		if d.LastError == "" {
+			out = append(out, clip(line, w))
+			continue
+		}
+		if displayWidth(line)+3+displayWidth(d.LastError) > w {
+			out = append(out, clip(line, w))
+			line = "    " + printable(d.LastError)
+		} else {
+			line += " · " + printable(d.LastError)
 		}
 		out = append(out, clip(line, w))
 	}

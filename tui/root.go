@@ -171,6 +171,10 @@ func (m *Model) update(msg tea.Msg) (tea.Cmd, bool) {
 		return nil, true
 	case tea.KeyPressMsg:
 		return m.key(msg)
+	case tea.MouseWheelMsg:
+		return m.wheel(msg)
+	case tea.MouseClickMsg:
+		return m.click(msg)
 	case snapshotMsg:
 		return m.snapshot(msg), true
 	case eventsMsg:
@@ -327,6 +331,9 @@ func (m *Model) View() tea.View {
 	}
 	v := tea.NewView(m.frame)
 	v.AltScreen = true
+	if m.opts.Mouse {
+		v.MouseMode = tea.MouseModeCellMotion
+	}
 	return v
 }
 
@@ -348,6 +355,9 @@ func (m *Model) render() string {
 	return strings.Join(out[:min(len(out), m.height)], "\n")
 }
 
+// tabTitle opens the tab bar when there is room for it.
+const tabTitle = "phantomsoc"
+
 // tabs is the top line: the name and the views, the focused one in
 // brackets so it reads without colour. When all six do not fit (80
 // columns), the name goes first: the views are what the line is for.
@@ -366,8 +376,8 @@ func (m *Model) tabs() string {
 		b.WriteString(label)
 	}
 	tabs := b.String()
-	if title := "phantomsoc"; len(title)+w <= m.width {
-		tabs = m.st.Title.Render(title) + tabs
+	if len(tabTitle)+w <= m.width {
+		tabs = m.st.Title.Render(tabTitle) + tabs
 	} else {
 		tabs = tabs[1:]
 	}

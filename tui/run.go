@@ -32,6 +32,10 @@ type Options struct {
 	// NoColor draws without colour (the caller's reading of NO_COLOR):
 	// meaning is never carried by colour alone, so nothing is lost.
 	NoColor bool
+	// Mouse reports the mouse: the wheel scrolls, a click on a tab
+	// switches to it. Off by default, so the terminal's own text selection
+	// works (over SSH, copying an address is what the mouse is for).
+	Mouse bool
 	// Program are extra bubbletea options, applied last: the terminal
 	// (tea.WithInput/WithOutput over SSH), another colour profile.
 	Program []tea.ProgramOption

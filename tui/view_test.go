@@ -87,6 +87,7 @@ func TestViews(t *testing.T) {
 		{name: "events_no_match", keys: []string{"2", "/"}, text: "user:nobody\r"},
 		{name: "events_detail", keys: []string{"2", "enter"}},
 		{name: "events_detail_ssh", keys: []string{"2", "k", "enter"}},
+		{name: "events_detail_scrolled", keys: []string{"2", "enter", "j", "j"}},
 		{name: "events_gap", keys: []string{"2"}, events: func(fx *fixture) {
 			addMore(30)(fx)
 			fx.retain(10)
@@ -119,6 +120,8 @@ func TestViews(t *testing.T) {
 		{name: "pending_edit_wide", keys: []string{"4", "j", "j", "e"}, text: "\rgw1\r"},
 		{name: "decisions", keys: []string{"5"}},
 		{name: "decisions_rollback", keys: []string{"5", "j", "u"}},
+		{name: "decisions_dry_run", edit: func(s *Snapshot) { s.DryRun = true }, keys: []string{"5"}},
+		{name: "decisions_shared_drops", keys: []string{"5", "j"}},
 		{name: "decisions_extend", keys: []string{"5", "x"}, text: "90m"},
 		{name: "decisions_extend_invalid", keys: []string{"5", "x"}, text: "soon\r"},
 		{name: "palette", keys: []string{":"}},

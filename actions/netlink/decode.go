@@ -47,7 +47,7 @@ func decode(spec actions.SetSpec, kes []nftables.SetElement) []actions.Element {
 			continue
 		}
 		for _, p := range rangePrefixes(first, last) {
-			e.Set, e.Prefix, e.Timeout, e.Expires = spec.Name, p, ke.Timeout, ke.Expires
+			e.Set, e.Prefix, e.Timeout, e.Expires, e.Counter = spec.Name, p, ke.Timeout, ke.Expires, counterOfElement(&ke)
 			out = append(out, e)
 		}
 	}
@@ -86,10 +86,19 @@ func decodeRanges(spec actions.SetSpec, alen int, kes []nftables.SetElement) []a
 			i++
 		}
 		for _, p := range rangePrefixes(start.Key, last) {
-			out = append(out, actions.Element{Set: spec.Name, Prefix: p, Timeout: start.Timeout, Expires: start.Expires})
+			out = append(out, actions.Element{Set: spec.Name, Prefix: p, Timeout: start.Timeout, Expires: start.Expires, Counter: counterOfElement(&start)})
 		}
 	}
 	return out
+}
+
+// counterOfElement is what a kernel element's counter holds; a range's
+// counter is on its start element.
+func counterOfElement(ke *nftables.SetElement) actions.Counter {
+	if ke.Counter == nil {
+		return actions.Counter{}
+	}
+	return actions.Counter{Packets: ke.Counter.Packets, Bytes: ke.Counter.Bytes}
 }
 
 // rangePrefixes covers first..last (inclusive) with prefixes: one for every

@@ -48,6 +48,7 @@ func (b *Backend) setOf(s actions.SetSpec) *nftables.Set {
 		KeyType:       keyType(s),
 		Interval:      true,
 		HasTimeout:    s.Timeout,
+		Counter:       s.Counter,
 		Concatenation: s.Key != actions.KeyAddr,
 		KeyByteOrder:  binaryutil.BigEndian,
 	}

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/crypto/ssh/knownhosts"
 
 	"github.com/phantomsoc/phantomsoc/internal/nstest"
+	"github.com/phantomsoc/phantomsoc/internal/sshdtest"
 )
 
 const sshdPath = "/usr/sbin/sshd"
@@ -82,19 +83,7 @@ func startSSHD(t testing.TB, tp *nstest.Topology) *sshd {
 	s.KnownHosts = filepath.Join(dir, "known_hosts")
 	writeFile(t, s.KnownHosts, knownhosts.Line([]string{knownhosts.Normalize(s.Addr)}, s.HostKey)+"\n")
 	s.config = filepath.Join(dir, "sshd_config")
-	writeFile(t, s.config, strings.Join([]string{
-		"ListenAddress " + s.Addr,
-		"HostKey " + hostKey,
-		"AuthorizedKeysFile " + filepath.Join(dir, "authorized_keys"),
-		"PidFile " + filepath.Join(dir, "sshd.pid"),
-		"PermitRootLogin prohibit-password",
-		"PasswordAuthentication no",
-		"KbdInteractiveAuthentication no",
-		"StrictModes no",
-		"UsePAM no",
-		"LogLevel VERBOSE",
-		"",
-	}, "\n"))
+	writeFile(t, s.config, sshdtest.Config(s.Addr, hostKey, dir, "LogLevel VERBOSE"))
 	// sshd insists on its privilege separation directory, which Debian
 	// creates only when the service starts.
 	if err := os.MkdirAll("/run/sshd", 0o755); err != nil {

@@ -45,9 +45,10 @@ type (
 	}
 	// nftElem is an element with options; a bare element is just its value.
 	nftElem struct {
-		Val     json.RawMessage `json:"val"`
-		Timeout *int64          `json:"timeout"`
-		Expires *int64          `json:"expires"`
+		Val     json.RawMessage  `json:"val"`
+		Timeout *int64           `json:"timeout"`
+		Expires *int64           `json:"expires"`
+		Counter *actions.Counter `json:"counter"`
 	}
 	nftPrefix struct {
 		Addr string `json:"addr"`
@@ -246,6 +247,9 @@ func parseElem(spec actions.SetSpec, raw json.RawMessage) (actions.Element, erro
 				return e, fmt.Errorf("timeout %ds out of range", *t)
 			}
 			e.Timeout = time.Duration(*t) * time.Second
+		}
+		if c := wrap.Elem.Counter; c != nil {
+			e.Counter = *c
 		}
 		if t := wrap.Elem.Expires; t != nil {
 			if *t < 0 || *t > int64(actions.MaxTTL/time.Second) {

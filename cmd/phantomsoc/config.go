@@ -18,6 +18,7 @@ import (
 	"github.com/phantomsoc/phantomsoc/engine/assess"
 	"github.com/phantomsoc/phantomsoc/engine/decide"
 	"github.com/phantomsoc/phantomsoc/engine/enrich"
+	"github.com/phantomsoc/phantomsoc/engine/incident"
 	"github.com/phantomsoc/phantomsoc/engine/parse"
 	"github.com/phantomsoc/phantomsoc/engine/route"
 )
@@ -60,6 +61,10 @@ type Config struct {
 	Routing route.Config `yaml:"routing"`
 	// Receivers are where notifications go: a name and one channel each.
 	Receivers []ReceiverConfig `yaml:"receivers"`
+	// Inbound is what the daemon listens for: PagerDuty's webhooks.
+	Inbound InboundConfig `yaml:"inbound"`
+	// Incidents says how alerts merge into incidents.
+	Incidents incident.Config `yaml:"incidents"`
 }
 
 // routingConfigured reports whether the config has a routing tree.
@@ -84,7 +89,7 @@ type SourceConfig struct {
 }
 
 func defaultConfig() (Config, error) {
-	base := Config{Enrich: enrich.Defaults(), Assess: assess.Defaults(), Policy: decide.Defaults(), Routing: route.Defaults()}
+	base := Config{Enrich: enrich.Defaults(), Assess: assess.Defaults(), Policy: decide.Defaults(), Routing: route.Defaults(), Incidents: incident.Defaults()}
 	return decodeConfig(defaultConfigYAML, "(embedded defaults)", base)
 }
 
@@ -193,6 +198,9 @@ func (c *Config) Validate() error {
 	if err := c.Enforcement.Validate(); err != nil {
 		errs = append(errs, err)
 	}
+	if err := c.Incidents.Validate(); err != nil {
+		errs = append(errs, prefixFields("incidents.", err))
+	}
 	if err := validateReceivers(c.Receivers); err != nil {
 		errs = append(errs, err)
 	}
@@ -206,6 +214,9 @@ func (c *Config) Validate() error {
 		if err := c.Routing.Validate(); err != nil {
 			errs = append(errs, prefixFields("routing.", err))
 		}
+	}
+	if err := c.Inbound.validate(c.routingConfigured()); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

@@ -16,7 +16,7 @@ import (
 
 func newConsoleCmd(g *globals) *cobra.Command {
 	run := newRunOptions()
-	var attach bool
+	var attach, mouse bool
 	var socket string
 	cmd := &cobra.Command{
 		Use:   "console",
@@ -29,36 +29,39 @@ By default the console runs the engine itself on the configured sources
 (--demo: the bundled demo feed, always a dry run). With --attach it connects
 to a running daemon over its control socket instead; quitting then leaves
 the daemon running, and several consoles may attach at once. Logs go to
-DB.console.log while the console owns the terminal. NO_COLOR is honoured.`,
+DB.console.log while the console owns the terminal. NO_COLOR is honoured.
+--mouse lets the wheel scroll and a click switch tabs; it is off by default
+so the terminal's own text selection keeps working (over SSH, too).`,
 		Example: "  phantomsoc console --demo\n  phantomsoc --db /var/lib/phantomsoc/phantomsoc.db console --attach\n  ssh -t gw1 phantomsoc console --attach",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if attach || socket != "" {
-				return attachConsole(cmd.Context(), g, socket)
+				return attachConsole(cmd.Context(), g, socket, mouse)
 			}
-			return runConsole(cmd.Context(), g, run)
+			return runConsole(cmd.Context(), g, run, mouse)
 		},
 	}
 	run.addFlags(cmd)
 	cmd.Flags().BoolVar(&attach, "attach", false, "attach to the daemon owning --db instead of running the engine")
 	cmd.Flags().StringVar(&socket, "socket", "", "attach to this control socket (implies --attach)")
+	cmd.Flags().BoolVar(&mouse, "mouse", false, "report the mouse: the wheel scrolls, a click on a tab switches to it (takes over the terminal's text selection)")
 	return cmd
 }
 
-func consoleOptions(actor string) tui.Options {
-	return tui.Options{Actor: actor, NoColor: os.Getenv("NO_COLOR") != ""}
+func consoleOptions(actor string, mouse bool) tui.Options {
+	return tui.Options{Actor: actor, NoColor: os.Getenv("NO_COLOR") != "", Mouse: mouse}
 }
 
 // runConsole runs the engine in this process under the console.
-func runConsole(ctx context.Context, g *globals, run *runOptions) error {
+func runConsole(ctx context.Context, g *globals, run *runOptions, mouse bool) error {
 	run.ui = func(ctx context.Context, src *consoleSource) error {
-		return tui.Run(ctx, src, consoleOptions(src.actor))
+		return tui.Run(ctx, src, consoleOptions(src.actor, mouse))
 	}
 	return runEngine(ctx, os.Stdout, os.Stderr, g, run, "console")
 }
 
 // attachConsole opens the console on a running daemon.
-func attachConsole(ctx context.Context, g *globals, socket string) error {
+func attachConsole(ctx context.Context, g *globals, socket string, mouse bool) error {
 	if socket == "" {
 		path, err := g.resolveDB()
 		if err != nil {
@@ -83,10 +86,13 @@ func attachConsole(ctx context.Context, g *globals, socket string) error {
 		events: func(ctx context.Context, after uint64) (out []tui.LiveEvent, err error) {
 			return out, c.Call(ctx, "events", after, &out)
 		},
+		deliveries: func(ctx context.Context) (out []tui.Delivery, err error) {
+			return out, c.Call(ctx, "deliveries", nil, &out)
+		},
 		// A daemon without routing answers these calls with an unknown
 		// call error, which the console shows.
 		router: remoteRouter{c: c}}
-	return tui.Run(ctx, src, consoleOptions(src.actor))
+	return tui.Run(ctx, src, consoleOptions(src.actor, mouse))
 }
 
 // isTerminal reports whether f is a character device: a person at a

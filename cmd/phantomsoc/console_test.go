@@ -41,6 +41,13 @@ func (tm *term) screen() string {
 	return string(out)
 }
 
+// screenEscapes is the screen with its colours and attributes as escape
+// sequences.
+func (tm *term) screenEscapes() string {
+	out, _ := exec.Command("tmux", "capture-pane", "-p", "-e", "-t", tm.name).Output()
+	return string(out)
+}
+
 func (tm *term) keys(keys ...string) {
 	tm.t.Helper()
 	if out, err := exec.Command("tmux", append([]string{"send-keys", "-t", tm.name}, keys...)...).CombinedOutput(); err != nil {

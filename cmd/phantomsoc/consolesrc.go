@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -30,7 +31,10 @@ type consoleSource struct {
 	events       func(ctx context.Context, after uint64) ([]tui.LiveEvent, error)
 	// router serves silences and acknowledgements; nil without routing.
 	router routerOps
-	now    func() time.Time
+	// deliveries counts notifications per receiver (receiverDeliveries,
+	// here or in the daemon).
+	deliveries func(ctx context.Context) ([]tui.Delivery, error)
+	now        func() time.Time
 
 	mu sync.Mutex
 	// rate keeps the lines/s history the overview draws.
@@ -40,7 +44,14 @@ type consoleSource struct {
 	// verified caches the audit chain check, which reads every record.
 	verified   bool
 	verifiedAt time.Time
-	previews   map[string]string
+	// delivered caches the outbox counts, which read every notification.
+	delivered   []tui.Delivery
+	deliveredAt time.Time
+	// drops caches the element counters, which read every gateway's
+	// table back, by decision.
+	drops    map[string][]tui.Drops
+	dropsAt  time.Time
+	previews map[string]string
 }
 
 var _ tui.Console = (*consoleSource)(nil)
@@ -54,6 +65,8 @@ const (
 	snapSources   = 10
 	rateHistory   = 60
 	verifyEvery   = 30 * time.Second
+	deliverEvery  = 5 * time.Second
+	dropsEvery    = 5 * time.Second
 )
 
 // Snapshot reads the current state.
@@ -84,12 +97,13 @@ func (c *consoleSource) Snapshot(ctx context.Context) (tui.Snapshot, error) {
 			return s, err
 		}
 	}
+	drops := c.dropCounts(ctx, now)
 	for _, d := range decs {
 		switch d.State {
 		case engine.StatePending:
 			s.Pending = append(s.Pending, tui.Pending{Decision: d, Script: c.preview(ctx, d.ID), Wide: wide(&d)})
 		case engine.StateActive:
-			s.Active = append(s.Active, tui.Active{Decision: d, Enforcements: enf[d.ID]})
+			s.Active = append(s.Active, tui.Active{Decision: d, Enforcements: enf[d.ID], Drops: drops[d.ID]})
 		}
 	}
 	slices.SortFunc(s.Pending, func(a, b tui.Pending) int { return a.Decision.Time.Compare(b.Decision.Time) })
@@ -124,7 +138,89 @@ func (c *consoleSource) Snapshot(ctx context.Context) (tui.Snapshot, error) {
 		return s, err
 	}
 	s.Rates = []tui.Rate{{Source: "all inputs", PerSecond: c.rate(now, s.Stats.Lines)}}
+	s.Deliveries = c.delivery(ctx, now)
 	return s, nil
+}
+
+// delivery is the outbox per receiver, read at most every deliverEvery. A
+// daemon that cannot say (one older than the call) shows none: the rest
+// of the snapshot is still good.
+func (c *consoleSource) delivery(ctx context.Context, now time.Time) []tui.Delivery {
+	if c.deliveries == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.deliveredAt.IsZero() || now.Sub(c.deliveredAt) >= deliverEvery || now.Before(c.deliveredAt) {
+		ds, err := c.deliveries(ctx)
+		if err != nil {
+			ds = nil
+		}
+		c.delivered, c.deliveredAt = ds, now
+	}
+	return slices.Clone(c.delivered)
+}
+
+// dropCounts is what each active decision dropped per gateway, read at
+// most every dropsEvery: reading counters reads every gateway's table
+// back. A dry run enforces nothing, so it reads nothing (the console shows
+// "—"); a gateway that cannot be read is missing from the counts, and its
+// health says why.
+func (c *consoleSource) dropCounts(ctx context.Context, now time.Time) map[string][]tui.Drops {
+	if c.dryRun {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.dropsAt.IsZero() && now.Sub(c.dropsAt) < dropsEvery && !now.Before(c.dropsAt) {
+		return c.drops
+	}
+	ds, _ := c.enf.Drops(ctx)
+	m := make(map[string][]tui.Drops, len(ds))
+	for _, d := range ds {
+		m[d.Decision] = append(m[d.Decision], tui.Drops{Gateway: d.Gateway, Packets: d.Packets, Bytes: d.Bytes, Shared: d.Shared, Missing: d.Missing})
+	}
+	c.drops, c.dropsAt = m, now
+	return m
+}
+
+// receiverDeliveries counts the outbox per receiver and delivery state —
+// the notifications `status` counts by state — with each receiver's newest
+// delivery error.
+func receiverDeliveries(db *store.DB) ([]tui.Delivery, error) {
+	ns, err := db.Notifications()
+	if err != nil {
+		return nil, err
+	}
+	byName := map[string]*tui.Delivery{}
+	var out []*tui.Delivery
+	for _, n := range ns { // oldest first: the last error seen is the newest
+		d := byName[n.Receiver]
+		if d == nil {
+			d = &tui.Delivery{Receiver: n.Receiver}
+			byName[n.Receiver] = d
+			out = append(out, d)
+		}
+		switch n.State {
+		case store.NoteSent:
+			d.Sent++
+		case store.NoteFailed:
+			d.Failed++
+		case store.NoteSuppressed:
+			d.Suppressed++
+		default:
+			d.Waiting++
+		}
+		if n.LastError != "" && n.State != store.NoteSent {
+			d.LastError = n.LastError
+		}
+	}
+	slices.SortFunc(out, func(a, b *tui.Delivery) int { return strings.Compare(a.Receiver, b.Receiver) })
+	ds := make([]tui.Delivery, len(out))
+	for i, d := range out {
+		ds[i] = *d
+	}
+	return ds, nil
 }
 
 func boolInt(b bool) int {
@@ -261,13 +357,34 @@ func (c *consoleSource) Rollback(ctx context.Context, id string) error {
 // consoleActor names the analyst in audit records: the OS user, or the SSH
 // user and client when the console runs in an SSH session.
 func consoleActor() string {
-	return strings.Replace(actor(), "cli:", "console:", 1)
+	return sessionActor(os.Getenv, strings.Replace(actor(), "cli:", "console:", 1))
+}
+
+// sessionActor is the actor in an SSH session: the name the analyst logged
+// in with (USER, else LOGNAME, as sshd sets them) at the client address of
+// SSH_CONNECTION. Several logins may share one uid (a shared "admin" and a
+// personal alias), so the login name says who acted where the uid's first
+// name would not. Outside SSH it is local, unchanged.
+func sessionActor(getenv func(string) string, local string) string {
+	conn := strings.Fields(getenv("SSH_CONNECTION"))
+	if len(conn) == 0 {
+		return local
+	}
+	name := cmp.Or(getenv("USER"), getenv("LOGNAME"))
+	if name == "" {
+		return local
+	}
+	return "console:" + name + "@" + conn[0]
 }
 
 // eventRing keeps the most recent events for the console's live view. The
 // engine's process goroutine adds to it; it never blocks for long and never
 // holds the engine back.
 type eventRing struct {
+	// feeds, on the engine's goroutine like Add, has what each event fed;
+	// nil records none.
+	feeds *feedRecorder
+
 	mu   sync.Mutex
 	buf  []tui.LiveEvent
 	next uint64 // sequence of the next event
@@ -276,12 +393,17 @@ type eventRing struct {
 // ringSize is how many recent events the live view can scroll back over.
 const ringSize = 2000
 
-func newEventRing() *eventRing { return &eventRing{buf: make([]tui.LiveEvent, ringSize), next: 1} }
+func newEventRing(feeds *feedRecorder) *eventRing {
+	return &eventRing{feeds: feeds, buf: make([]tui.LiveEvent, ringSize), next: 1}
+}
 
-// Add copies ev in; it is engine.Options.Tap.
+// Add copies ev in, with what it fed; it is engine.Options.Tap.
 func (r *eventRing) Add(ev *engine.Event) {
+	feeds := r.feeds.take(ev)
 	r.mu.Lock()
-	r.buf[r.next%ringSize] = tui.LiveEvent{Seq: r.next, Event: *ev}
+	slot := &r.buf[r.next%ringSize]
+	// The slot's feed slice is reused: After copies what it hands out.
+	slot.Seq, slot.Event, slot.Feeds = r.next, *ev, append(slot.Feeds[:0], feeds...)
 	r.next++
 	r.mu.Unlock()
 }
@@ -300,7 +422,13 @@ func (r *eventRing) After(after uint64) []tui.LiveEvent {
 	}
 	var out []tui.LiveEvent
 	for s := first; s < r.next; s++ {
-		out = append(out, r.buf[s%ringSize])
+		le := r.buf[s%ringSize]
+		if len(le.Feeds) == 0 {
+			le.Feeds = nil
+		} else {
+			le.Feeds = slices.Clone(le.Feeds)
+		}
+		out = append(out, le)
 	}
 	return out
 }

@@ -8,7 +8,7 @@ import (
 )
 
 func TestEventRingKeepsTheNewestAndNumbersThem(t *testing.T) {
-	r := newEventRing()
+	r := newEventRing(nil)
 	add := func(n int) {
 		for range n {
 			r.Add(&engine.Event{Type: engine.TypeSSHAuthFailure, Source: netip.MustParseAddr("192.0.2.7")})
@@ -57,5 +57,24 @@ func TestWideNeedsTypedConfirmation(t *testing.T) {
 		if got := wide(&c.d); got != c.want {
 			t.Errorf("wide(%s %s gateways %v) = %v, want %v", c.d.Action, c.d.TargetString(), c.d.Gateways, got, c.want)
 		}
+	}
+}
+
+func TestSessionActorIsTheSSHLogin(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"local", map[string]string{"USER": "alice"}, "console:alice"},
+		{"ssh", map[string]string{"SSH_CONNECTION": "192.0.2.44 52144 192.0.2.1 22", "USER": "oncall", "LOGNAME": "x"}, "console:oncall@192.0.2.44"},
+		{"ssh, logname only", map[string]string{"SSH_CONNECTION": "2001:db8::7 52144 2001:db8::1 22", "LOGNAME": "bob"}, "console:bob@2001:db8::7"},
+		{"ssh, no login name", map[string]string{"SSH_CONNECTION": "192.0.2.44 52144 192.0.2.1 22"}, "console:alice"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := sessionActor(func(k string) string { return tc.env[k] }, "console:alice"); got != tc.want {
+				t.Errorf("sessionActor(%v) = %q, want %q", tc.env, got, tc.want)
+			}
+		})
 	}
 }

@@ -25,6 +25,26 @@ func attackLines(start time.Time, src string, n, pid int) string {
 	return b.String()
 }
 
+// daemonSetup writes a config following one file, which holds 12 failed
+// logins from 203.0.113.50 an hour ago; extra is appended to the config.
+func daemonSetup(t *testing.T, extra string) (logPath, dbPath string, g *globals, now time.Time) {
+	t.Helper()
+	dir := t.TempDir()
+	logPath = filepath.Join(dir, "auth.log")
+	dbPath = filepath.Join(dir, "d.db")
+	cfgPath := filepath.Join(dir, "phantomsoc.yaml")
+	cfg := fmt.Sprintf("sources:\n  - name: auth\n    type: file\n    path: %s\n%s", logPath, extra)
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	now = time.Now().UTC().Truncate(time.Second).Add(-time.Hour)
+	if err := os.WriteFile(logPath, []byte(attackLines(now, "203.0.113.50", 12, 1000)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	g = &globals{db: dbPath, config: cfgPath, output: outputTable, logFormat: "json", logLevel: "error"}
+	return logPath, dbPath, g, now
+}
+
 // waitStatus polls the daemon's control socket until cond holds.
 func waitStatus(t *testing.T, sock string, errc <-chan error, cond func(control.Status) bool) control.Status {
 	t.Helper()
@@ -49,19 +69,7 @@ func waitStatus(t *testing.T, sock string, errc <-chan error, cond func(control.
 // TestDaemonFollowsAndResumes runs the daemon on a followed file, stops it,
 // appends, restarts it: nothing is read twice and nothing skipped.
 func TestDaemonFollowsAndResumes(t *testing.T) {
-	dir := t.TempDir()
-	logPath := filepath.Join(dir, "auth.log")
-	dbPath := filepath.Join(dir, "d.db")
-	cfgPath := filepath.Join(dir, "phantomsoc.yaml")
-	cfg := fmt.Sprintf("sources:\n  - name: auth\n    type: file\n    path: %s\n", logPath)
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now().UTC().Truncate(time.Second).Add(-time.Hour)
-	if err := os.WriteFile(logPath, []byte(attackLines(now, "203.0.113.50", 12, 1000)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	g := &globals{db: dbPath, config: cfgPath, output: outputTable, logFormat: "json", logLevel: "error"}
+	logPath, dbPath, g, now := daemonSetup(t, "")
 
 	start := func() (context.CancelFunc, chan error) {
 		ctx, cancel := context.WithCancel(t.Context())

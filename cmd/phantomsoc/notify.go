@@ -91,24 +91,28 @@ func (r *ReceiverConfig) sender(logger *slog.Logger) (notifiers.Sender, error) {
 }
 
 // notifying routes committed alerts and delivers the notifications through
-// the store's outbox: a notification is durable before it is sent, and the
-// router's groups and silences are saved after every change, so a restart
-// neither loses nor repeats one.
+// the store's outbox: a notification is durable before it is sent, and what
+// changed in the router's groups, alerts and silences is saved with it, so a
+// restart neither loses nor repeats one.
 type notifying struct {
 	db   *store.DB
+	out  *storeOutbox
 	del  *notifiers.Deliverer
 	log  *slog.Logger
 	wake chan struct{}
+	// pdHook is the inbound PagerDuty webhook, when configured and bound.
+	pdHook *notifiers.PagerDutyWebhook
 
 	mu   sync.Mutex
 	disp *route.Dispatcher
+	// unsent are notifications the router handed over whose enqueue
+	// failed: the router has moved on, so they go first, again, in the
+	// next tick's transaction rather than being lost.
+	unsent []store.Notification
 }
 
-// routerState names the router's saved state in the store.
-const routerState = "router"
-
 // buildNotifying returns nil when no routing is configured.
-func buildNotifying(cfg *Config, db *store.DB, logger *slog.Logger) (*notifying, error) {
+func buildNotifying(ctx context.Context, cfg *Config, db *store.DB, logger *slog.Logger) (*notifying, error) {
 	if !cfg.routingConfigured() {
 		return nil, nil
 	}
@@ -122,17 +126,12 @@ func buildNotifying(cfg *Config, db *store.DB, logger *slog.Logger) (*notifying,
 	if rt := cfg.Routing.ResolveTimeout; rt != nil {
 		resolve = time.Duration(*rt)
 	}
-	disp, err := route.NewDispatcher(r, route.Options{Logger: logger, ResolveTimeout: resolve})
+	disp, err := route.NewDispatcher(r, route.Options{Logger: logger, ResolveTimeout: resolve, TrackChanges: true})
 	if err != nil {
 		return nil, fmt.Errorf("routing: %w", err)
 	}
-	var st route.State
-	if found, err := db.State(routerState, &st); err != nil {
+	if err := restoreRouter(ctx, db, disp); err != nil {
 		return nil, err
-	} else if found {
-		if err := disp.Import(st); err != nil {
-			return nil, fmt.Errorf("routing: restore saved state: %w", err)
-		}
 	}
 	senders := map[string]notifiers.Sender{}
 	for i := range cfg.Receivers {
@@ -142,11 +141,12 @@ func buildNotifying(cfg *Config, db *store.DB, logger *slog.Logger) (*notifying,
 		}
 		senders[cfg.Receivers[i].Name] = s
 	}
-	del, err := notifiers.NewDeliverer(storeOutbox{db: db}, senders, notifiers.DeliveryOptions{Logger: logger})
+	out := &storeOutbox{db: db, fresh: map[string]struct{}{}}
+	del, err := notifiers.NewDeliverer(out, senders, notifiers.DeliveryOptions{Logger: logger})
 	if err != nil {
 		return nil, err
 	}
-	return &notifying{db: db, del: del, disp: disp, log: logger.With("component", "notify"), wake: make(chan struct{}, 1)}, nil
+	return &notifying{db: db, out: out, del: del, disp: disp, log: logger.With("component", "notify"), wake: make(chan struct{}, 1)}, nil
 }
 
 // Committed hands durable alerts to the router; it never blocks on a send.
@@ -170,6 +170,13 @@ func (n *notifying) Committed(c *engine.Commit) {
 func (n *notifying) run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = n.del.Run(ctx) })
+	if n.pdHook != nil {
+		wg.Go(func() {
+			if err := n.pdHook.Run(ctx); err != nil {
+				n.log.Error("pagerduty webhook stopped", "err", err)
+			}
+		})
+	}
 	defer wg.Wait()
 	for {
 		if err := n.tick(ctx, time.Now()); err != nil && ctx.Err() == nil {
@@ -191,50 +198,103 @@ func (n *notifying) run(ctx context.Context) error {
 	}
 }
 
-// tick moves what the router says is due into the outbox, then saves the
-// router's state: both durable before anything is sent.
+// tick moves what the router says is due into the outbox, with what
+// changed in the router's state: both durable before anything is sent.
 func (n *notifying) tick(ctx context.Context, now time.Time) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	out := n.disp.Tick(now)
-	if len(out) == 0 {
+	c := n.disp.Changes()
+	if len(out) == 0 && len(n.unsent) == 0 && c.Empty() {
 		return nil
 	}
-	ns := make([]store.Notification, 0, len(out))
+	ns := make([]store.Notification, 0, len(n.unsent)+len(out))
+	ns = append(ns, n.unsent...)
 	for i := range out {
 		rn := &out[i]
-		m := notifiers.Message{Key: rn.ID(), Status: string(rn.Status), Receiver: rn.Receiver, GroupLabels: rn.GroupLabels, Level: rn.Level}
+		m := notifiers.Message{Key: rn.ID(), Group: rn.GroupKey, Status: string(rn.Status), Receiver: rn.Receiver, GroupLabels: rn.GroupLabels, Level: rn.Level}
 		for _, e := range rn.Alerts {
 			m.Alerts = append(m.Alerts, e.Alert)
 		}
 		payload, err := json.Marshal(&m)
 		if err != nil {
-			return err
+			n.disp.Resave()
+			return fmt.Errorf("encode notification %s: %w", m.Key, err)
 		}
-		sn := store.Notification{Key: m.Key, Receiver: m.Receiver, Status: m.Status, Created: rn.At, Payload: payload}
+		// Its first attempt is recorded with it (sending, attempt 1): that
+		// saves the deliverer a transaction, and a sync, per message. A
+		// crash before the send leaves what a crash after any Attempt
+		// does: a message retried with its idempotency key.
+		sn := store.Notification{Key: m.Key, Receiver: m.Receiver, Status: m.Status, Created: rn.At, Payload: payload,
+			State: store.NoteSending, Attempts: 1}
 		if rn.Silenced {
-			sn.State = store.NoteSuppressed
+			sn.State, sn.Attempts = store.NoteSuppressed, 0
 		}
 		ns = append(ns, sn)
 	}
-	if _, err := n.db.EnqueueWithState(ctx, ns, routerState, n.disp.Export()); err != nil {
+	added, err := n.db.EnqueueWithState(ctx, ns, stateUpdate(&c))
+	if err != nil {
+		n.disp.Resave()
+		n.unsent = ns
+		n.log.Error("notifications not queued; retrying with the next tick", "count", len(ns), "err", err)
 		return err
 	}
-	n.del.Wake()
+	n.unsent = nil
+	n.out.recorded(ns, added)
+	if len(added) > 0 {
+		n.del.Wake()
+	}
 	return nil
 }
 
 // storeOutbox is the store as the Deliverer's outbox.
-type storeOutbox struct{ db *store.DB }
+type storeOutbox struct {
+	db *store.DB
+	// fresh holds the notifications this process queued with their first
+	// attempt already recorded, until the deliverer makes that attempt.
+	mu    sync.Mutex
+	fresh map[string]struct{}
+}
 
-func (o storeOutbox) Pending(limit int) ([]notifiers.Queued, error) {
-	ns, err := o.db.Pending(limit)
+// recorded notes which of the notifications just queued (added: the keys
+// that were new) carry their first attempt.
+func (o *storeOutbox) recorded(ns []store.Notification, added []string) {
+	isNew := make(map[string]bool, len(added))
+	for _, k := range added {
+		isNew[k] = true
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, n := range ns {
+		if n.State == store.NoteSending && isNew[n.Key] {
+			o.fresh[n.Key] = struct{}{}
+		}
+	}
+}
+
+// take reports whether key's attempt was recorded when it was queued, and
+// forgets it: a later attempt is recorded on its own.
+func (o *storeOutbox) take(key string) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	_, ok := o.fresh[key]
+	delete(o.fresh, key)
+	return ok
+}
+
+func (o *storeOutbox) Pending(perReceiver int) ([]notifiers.Queued, error) {
+	ns, err := o.db.Pending(perReceiver)
 	if err != nil {
 		return nil, err
 	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
 	out := make([]notifiers.Queued, 0, len(ns))
 	for _, n := range ns {
 		q := notifiers.Queued{Attempts: n.Attempts, NextTry: n.NextTry}
+		if _, ok := o.fresh[n.Key]; ok {
+			q.Attempts-- // the recorded attempt is the one about to be made
+		}
 		if err := json.Unmarshal(n.Payload, &q.Message); err != nil {
 			return nil, fmt.Errorf("notification %s: %w", n.Key, err)
 		}
@@ -244,12 +304,15 @@ func (o storeOutbox) Pending(limit int) ([]notifiers.Queued, error) {
 	return out, nil
 }
 
-func (o storeOutbox) Attempt(ctx context.Context, key string) error {
+func (o *storeOutbox) Attempt(ctx context.Context, key string) error {
+	if o.take(key) {
+		return nil
+	}
 	_, err := o.db.Attempt(ctx, key)
 	return err
 }
 
-func (o storeOutbox) Outcome(ctx context.Context, key string, r notifiers.Outcome) error {
+func (o *storeOutbox) Outcome(ctx context.Context, key string, r notifiers.Outcome) error {
 	so := store.Outcome{State: store.NoteQueued, NextTry: r.NextTry, Code: r.Code, Err: r.Err, Remote: r.Remote}
 	switch {
 	case r.Sent:
@@ -257,6 +320,7 @@ func (o storeOutbox) Outcome(ctx context.Context, key string, r notifiers.Outcom
 	case r.Failed:
 		so.State = store.NoteFailed
 	}
+	o.take(key) // a receiver that is not configured fails without an attempt
 	_, err := o.db.RecordOutcome(ctx, key, so)
 	return err
 }
@@ -271,25 +335,32 @@ type routerOps interface {
 	Ack(ctx context.Context, alertID, by string) ([]string, error)
 }
 
-// ops runs fn on the dispatcher under the lock and saves the state after.
-func (n *notifying) ops(ctx context.Context, fn func(d *route.Dispatcher) error) error {
+// ops runs fn on the dispatcher under the lock and saves what it changed,
+// with the audit records fn returns, in one transaction.
+func (n *notifying) ops(ctx context.Context, fn func(d *route.Dispatcher) ([]store.AuditRecord, error)) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if err := fn(n.disp); err != nil {
+	audit, err := fn(n.disp)
+	if err != nil {
 		return err
 	}
-	return n.db.PutState(ctx, routerState, n.disp.Export())
+	c := n.disp.Changes()
+	if err := n.db.SaveState(ctx, stateUpdate(&c), audit...); err != nil {
+		n.disp.Resave()
+		return err
+	}
+	return nil
 }
 
 func (n *notifying) AddSilence(ctx context.Context, s route.Silence) (id string, err error) {
-	return id, n.ops(ctx, func(d *route.Dispatcher) error {
+	return id, n.ops(ctx, func(d *route.Dispatcher) ([]store.AuditRecord, error) {
 		id, err = d.AddSilence(s)
-		return err
+		return nil, err
 	})
 }
 
 func (n *notifying) ExpireSilence(ctx context.Context, id string) error {
-	return n.ops(ctx, func(d *route.Dispatcher) error { return d.ExpireSilence(id, time.Now()) })
+	return n.ops(ctx, func(d *route.Dispatcher) ([]store.AuditRecord, error) { return nil, d.ExpireSilence(id, time.Now()) })
 }
 
 func (n *notifying) Silences(context.Context) ([]route.Silence, error) {
@@ -306,14 +377,20 @@ func (n *notifying) Ack(ctx context.Context, alertID, by string) (groups []strin
 		return nil, err
 	}
 	fp := route.Fingerprint(&a)
-	err = n.ops(ctx, func(d *route.Dispatcher) error {
-		groups, err = d.Ack(fp, by, time.Now())
-		return err
+	return n.ack(ctx, fp, alertID, by, map[string]any{"fingerprint": fp})
+}
+
+// ack acknowledges ref (an alert's fingerprint or a group key) by whom,
+// stopping the escalation of its groups, and audits it about subject with
+// detail and the groups, in one transaction with the router's state.
+func (n *notifying) ack(ctx context.Context, ref, subject, by string, detail map[string]any) (groups []string, err error) {
+	err = n.ops(ctx, func(d *route.Dispatcher) ([]store.AuditRecord, error) {
+		if groups, err = d.Ack(ref, by, time.Now()); err != nil {
+			return nil, err
+		}
+		detail["groups"] = groups
+		return []store.AuditRecord{{Actor: by, Action: "alert.acknowledged", Subject: subject, Detail: mustJSON(detail)}}, nil
 	})
-	if err == nil {
-		_, err = n.db.AppendAudit(ctx, store.AuditRecord{Actor: by, Action: "alert.acknowledged", Subject: alertID,
-			Detail: mustJSON(map[string]any{"fingerprint": fp, "groups": groups})})
-	}
 	return groups, err
 }
 
@@ -388,7 +465,7 @@ func withRouter(ctx context.Context, g *globals, fn func(routerOps) error) error
 		return err
 	}
 	defer db.Close()
-	n, err := buildNotifying(&cfg, db, slog.New(slog.DiscardHandler))
+	n, err := buildNotifying(ctx, &cfg, db, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return err
 	}

@@ -18,8 +18,10 @@ import (
 
 // BenchmarkAlertToRequest measures, per alert, the time from the engine
 // handing it over (Committed) to the receiver's HTTP request arriving, with
-// group_wait 0: routing, the outbox and router state written with fsync,
-// the attempt recorded, then the send. It reports p50 and p99.
+// group_wait 0: routing; one transaction (fsync) holding the notification,
+// its first attempt and the router records the alert changed; then the
+// send. Alerts stay active, so the router's state grows with b.N. It
+// reports p50 and p99.
 func BenchmarkAlertToRequest(b *testing.B) {
 	got := make(chan struct{}, 1)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -38,7 +40,7 @@ func BenchmarkAlertToRequest(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	n, err := buildNotifying(&cfg, db, slog.New(slog.DiscardHandler))
+	n, err := buildNotifying(b.Context(), &cfg, db, slog.New(slog.DiscardHandler))
 	if err != nil {
 		b.Fatal(err)
 	}

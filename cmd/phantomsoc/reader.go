@@ -111,6 +111,7 @@ func serveReader(srv *control.Server, db *store.DB) {
 	})
 	handle("stats", func([]byte) (any, error) { return db.Stats() })
 	handle("outbox", func([]byte) (any, error) { return outboxCounts(db) })
+	handle("deliveries", func([]byte) (any, error) { return receiverDeliveries(db) })
 	handle("audit-tail", func(args []byte) (any, error) {
 		var n int
 		if err := json.Unmarshal(args, &n); err != nil {
@@ -181,25 +182,43 @@ func (r remote) Stats() (out engine.Stats, err error) { return out, r.call("stat
 // withReader runs fn against the process that owns the database when one
 // answers on its control socket, else against the file opened read-only.
 func withReader(ctx context.Context, g *globals, fn func(r reader) error) error {
-	path, err := g.resolveDB()
+	path, c, err := owner(ctx, g)
 	if err != nil {
 		return err
 	}
-	c := control.NewClient(socketPath(path))
-	if _, err := c.Status(ctx); err == nil {
+	if c != nil {
 		return fn(remote{ctx: ctx, c: c})
-	} else if !errors.Is(err, control.ErrNotRunning) {
-		return err
 	}
-	if _, err := os.Stat(path); err != nil {
-		return fmt.Errorf("database %s: %w (run the daemon or a replay with --db first)", path, err)
-	}
-	db, err := openStore(path, store.Options{ReadOnly: true})
+	db, err := openExisting(path, store.Options{ReadOnly: true})
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 	return fn(db)
+}
+
+// owner returns the database's path and, when a process owns the
+// database and answers on its control socket, a client for it (else nil).
+func owner(ctx context.Context, g *globals) (path string, c *control.Client, err error) {
+	if path, err = g.resolveDB(); err != nil {
+		return "", nil, err
+	}
+	c = control.NewClient(socketPath(path))
+	if _, err := c.Status(ctx); err == nil {
+		return path, c, nil
+	} else if !errors.Is(err, control.ErrNotRunning) {
+		return path, nil, err
+	}
+	return path, nil, nil
+}
+
+// openExisting opens the database at path, which a daemon or a replay
+// must have made: commands that only read or change it never create one.
+func openExisting(path string, o store.Options) (*store.DB, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("database %s: %w (run the daemon or a replay with --db first)", path, err)
+	}
+	return openStore(path, o)
 }
 
 // outboxCounts counts the notifications per delivery state.

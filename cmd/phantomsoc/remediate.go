@@ -32,6 +32,7 @@ type enforcer interface {
 	Reject(ctx context.Context, id, reason, actor string) (actions.Result, error)
 	Preview(ctx context.Context, id string) (string, error)
 	Health() []actions.Health
+	Drops(ctx context.Context) ([]actions.Drops, error)
 	Extend(ctx context.Context, id string, by time.Duration, actor string) (actions.Result, error)
 }
 
@@ -91,6 +92,7 @@ func serveEnforcer(srv *control.Server, enf *actions.Enforcer) {
 		return enf.Preview(ctx, id)
 	})
 	srv.Handle("health", func([]byte) (any, error) { return enf.Health(), nil })
+	srv.Handle("drops", func([]byte) (any, error) { return enf.Drops(ctx) })
 	srv.Handle("extend", func(args []byte) (any, error) {
 		var c idCall
 		if err := json.Unmarshal(args, &c); err != nil {
@@ -143,6 +145,9 @@ func (r remoteEnforcer) Health() []actions.Health {
 	var out []actions.Health
 	_ = r.c.Call(context.Background(), "health", nil, &out)
 	return out
+}
+func (r remoteEnforcer) Drops(ctx context.Context) (out []actions.Drops, err error) {
+	return out, r.c.Call(ctx, "drops", nil, &out)
 }
 func (r remoteEnforcer) Status(ctx context.Context, name string) (out []actions.GatewayStatus, err error) {
 	return out, r.c.Call(ctx, "gateways", name, &out)

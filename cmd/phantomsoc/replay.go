@@ -163,6 +163,10 @@ func replayWith(ctx context.Context, w io.Writer, stdin io.Reader, g *globals, i
 		return replayResult{}, err
 	}
 	defer st.Close()
+	incidents, err := buildIncidents(&cfg, db, nil)
+	if err != nil {
+		return replayResult{}, err
+	}
 
 	np := parserFactory(&cfg, format, refMtime)
 	var srcs []engine.Source
@@ -197,7 +201,7 @@ func replayWith(ctx context.Context, w io.Writer, stdin io.Reader, g *globals, i
 	}
 	e, err := engine.New(engine.Options{
 		Sources: []engine.Source{src}, Pipeline: st.pipeline, Store: db,
-		Sinks: []engine.Sink{pr}, Queue: 2, GroupCommit: 8, CommitLines: 4096,
+		Sinks: []engine.Sink{pr, incidents}, Queue: 2, GroupCommit: 8, CommitLines: 4096,
 	})
 	if err != nil {
 		return replayResult{}, err

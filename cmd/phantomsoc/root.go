@@ -89,7 +89,7 @@ take this place). Start with:
 		case g.output != outputJSON && cmd.OutOrStdout() == os.Stdout && isTerminal(os.Stdin) && isTerminal(os.Stdout):
 			// A person at a terminal gets the console; a pipe or a
 			// script gets the decisions printed, as before.
-			return runConsole(cmd.Context(), g, run)
+			return runConsole(cmd.Context(), g, run, false)
 		}
 		return runEngine(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), g, run, mode)
 	}
@@ -119,6 +119,9 @@ take this place). Start with:
 		newRoutesCmd(g),
 		newSilencesCmd(g),
 		newPlaybooksCmd(g),
+		newIncidentsCmd(g),
+		newReportCmd(g),
+		newEvidenceCmd(g),
 	)
 	return root
 }

@@ -122,7 +122,7 @@ func runEngine(ctx context.Context, stdout, stderr io.Writer, g *globals, run *r
 	}
 	defer db.Close()
 
-	st, err := buildStages(&cfg, db, logger)
+	st, err := buildStagesFeeding(&cfg, db, logger, true)
 	if err != nil {
 		return err
 	}
@@ -167,16 +167,25 @@ func runEngine(ctx context.Context, stdout, stderr io.Writer, g *globals, run *r
 	if sink != nil {
 		sinks = append([]engine.Sink{sink}, sinks...)
 	}
-	notify, err := buildNotifying(&cfg, db, logger)
+	notify, err := buildNotifying(ctx, &cfg, db, logger)
 	if err != nil {
 		return err
 	}
 	if notify != nil {
 		sinks = append(sinks, notify)
+		if err := notify.listenInbound(&cfg.Inbound, logger); err != nil {
+			return err
+		}
+		defer notify.closeInbound()
 	}
+	incidents, err := buildIncidents(&cfg, db, logger)
+	if err != nil {
+		return err
+	}
+	sinks = append(sinks, incidents)
 	// Every process that owns the database keeps recent events for consoles,
 	// its own or attached ones.
-	ring := newEventRing()
+	ring := newEventRing(st.feeds)
 	e, err := engine.New(engine.Options{Sources: sources, Pipeline: st.pipeline, Store: db, Sinks: sinks, Logger: logger, Tap: ring.Add})
 	if err != nil {
 		return err
@@ -190,6 +199,8 @@ func runEngine(ctx context.Context, stdout, stderr io.Writer, g *globals, run *r
 	}
 	serveReader(srv, db)
 	serveEnforcer(srv, enf.enf)
+	serveIncidents(srv, db, incidents)
+	serveReports(srv, db)
 	if notify != nil {
 		serveRouter(srv, notify)
 	}
@@ -238,7 +249,8 @@ func runEngine(ctx context.Context, stdout, stderr io.Writer, g *globals, run *r
 		// feed (the demo) has ended: the analyst is still looking at it.
 		src := &consoleSource{mode: "in-process", source: dbPath, dryRun: cfg.DryRun, actor: consoleActor(),
 			db: db, enf: enf.enf, stats: func(context.Context) (engine.Stats, []engine.Queue, error) { return e.Stats(), e.Queues(), nil }, now: time.Now,
-			events: func(_ context.Context, after uint64) ([]tui.LiveEvent, error) { return ring.After(after), nil }}
+			events:     func(_ context.Context, after uint64) ([]tui.LiveEvent, error) { return ring.After(after), nil },
+			deliveries: func(context.Context) ([]tui.Delivery, error) { return receiverDeliveries(db) }}
 		if notify != nil {
 			src.router = notify
 		}

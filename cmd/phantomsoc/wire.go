@@ -39,6 +39,9 @@ type stages struct {
 	detector *detect.Detector
 	policy   *decide.Policy
 	enricher *enrich.Enricher
+	// feeds records what each event fed, for the consoles' live view;
+	// nil unless built by buildFeedingStages.
+	feeds *feedRecorder
 }
 
 func (s *stages) Close() error {
@@ -68,6 +71,13 @@ func loadScenarios(cfg *Config) ([]detect.Scenario, error) {
 // buildStages wires detect → assess → decide from the config. db may be nil
 // (no offender history, IDs from 1).
 func buildStages(cfg *Config, db *store.DB, logger *slog.Logger) (*stages, error) {
+	return buildStagesFeeding(cfg, db, logger, false)
+}
+
+// buildStagesFeeding is buildStages; with feeds, detection also records
+// which scenarios each event fed (stages.feeds), for the processes that
+// keep recent events for consoles. Replays and benchmarks go without.
+func buildStagesFeeding(cfg *Config, db *store.DB, logger *slog.Logger, feeds bool) (*stages, error) {
 	scenarios, err := loadScenarios(cfg)
 	if err != nil {
 		return nil, err
@@ -109,14 +119,20 @@ func buildStages(cfg *Config, db *store.DB, logger *slog.Logger) (*stages, error
 			return nil, err
 		}
 	}
+	var detector engine.Detector = det
+	var rec *feedRecorder
+	if feeds {
+		rec = &feedRecorder{Detector: det}
+		detector = rec
+	}
 	p, err := engine.NewPipeline(engine.PipelineOptions{
-		Dedup: cfg.DedupWindow, Enricher: enr, Detector: det, Assessor: ass, Decider: pol, FirstSeq: seq,
+		Dedup: cfg.DedupWindow, Enricher: enr, Detector: detector, Assessor: ass, Decider: pol, FirstSeq: seq,
 	})
 	if err != nil {
 		enr.Close()
 		return nil, err
 	}
-	return &stages{pipeline: p, detector: det, policy: pol, enricher: enr}, nil
+	return &stages{pipeline: p, detector: det, policy: pol, enricher: enr, feeds: rec}, nil
 }
 
 // protectedRanges are never decided against whatever the policy says: the

@@ -52,6 +52,28 @@ type Notification struct {
 // ID is Key + ":" + Receiver: unique per message, stable across restarts.
 func (n *Notification) ID() string { return n.Key + ":" + n.Receiver }
 
+// ParseID splits a notification's ID (as ID returns it, and as it comes
+// back from a receiver that keeps it, such as PagerDuty's dedup key) into
+// its group key, sequence and receiver.
+func ParseID(id string) (groupKey string, seq int, receiver string, ok bool) {
+	// A receiver name holds no ':' and a sequence no '/'; a group key may
+	// hold both, in its label values.
+	i := strings.LastIndexByte(id, ':')
+	if i < 0 {
+		return "", 0, "", false
+	}
+	key, receiver := id[:i], id[i+1:]
+	j := strings.LastIndexByte(key, '/')
+	if j <= 0 || receiver == "" {
+		return "", 0, "", false
+	}
+	seq, err := strconv.Atoi(key[j+1:])
+	if err != nil || seq < 1 || strconv.Itoa(seq) != key[j+1:] {
+		return "", 0, "", false
+	}
+	return key[:j], seq, receiver, true
+}
+
 // AlertEntry is one alert in a notification.
 type AlertEntry struct {
 	Fingerprint string            `json:"fingerprint"`
@@ -75,6 +97,10 @@ type Options struct {
 	// this long (the engine raises an alert again while its attack goes
 	// on); zero never resolves by time.
 	ResolveTimeout time.Duration
+	// TrackChanges makes the dispatcher remember what changed, so that
+	// Changes returns only that: for a caller that saves the state after
+	// every change.
+	TrackChanges bool
 }
 
 // Dispatcher groups routed alerts and decides when to notify whom. It is
@@ -100,6 +126,8 @@ type Dispatcher struct {
 	// inhibit[i][equal-label values] holds the fingerprints of firing
 	// alerts matching rule i's source matchers.
 	inhibit []map[string]map[string]struct{}
+	// dirty is nil unless Options.TrackChanges.
+	dirty *dirty
 
 	scratch []*node
 }
@@ -164,6 +192,9 @@ func NewDispatcher(r *Router, opt Options) (*Dispatcher, error) {
 		d.silenceRetention = 24 * time.Hour
 	}
 	d.reset()
+	if opt.TrackChanges {
+		d.dirty = newDirty()
+	}
 	return d, nil
 }
 
@@ -218,6 +249,7 @@ func (d *Dispatcher) Add(a *engine.Alert) string {
 	t.labels = labels
 	t.updatedAt = now
 	d.indexInhibit(t)
+	d.markAlert(fp)
 	d.route(t, now)
 	return fp
 }
@@ -241,12 +273,14 @@ func (d *Dispatcher) route(t *tracked, now time.Time) {
 				node: n, labels: groupLabels(n, labels), nextFlush: now.Add(n.wait), hidx: -1,
 			}
 			d.groups[base] = g
+			d.markGroup(g)
 			d.schedule(g, now)
 			d.log.Debug("group created", "group", g.key, "fingerprint", fp)
 		}
 		if !slices.ContainsFunc(g.entries, func(e *entry) bool { return e.t == t }) {
 			g.entries = append(g.entries, &entry{t: t})
 			t.groups = append(t.groups, g)
+			d.markGroup(g)
 		}
 	}
 }
@@ -297,6 +331,7 @@ func (d *Dispatcher) Resolve(fp string, at time.Time) error {
 	if t.endsAt.IsZero() {
 		t.endsAt = at
 		d.unindexInhibit(t)
+		d.markAlert(fp)
 	}
 	return nil
 }
@@ -319,6 +354,7 @@ func (d *Dispatcher) Ack(ref, by string, at time.Time) ([]string, error) {
 	for _, g := range gs {
 		if !g.acked {
 			g.acked, g.ackedBy, g.ackedAt = true, by, at
+			d.markGroup(g)
 			d.schedule(g, at)
 			d.log.Info("group acknowledged", "group", g.key, "by", by, "level", g.level)
 		}
@@ -326,6 +362,16 @@ func (d *Dispatcher) Ack(ref, by string, at time.Time) ([]string, error) {
 	}
 	slices.Sort(keys)
 	return keys, nil
+}
+
+// GroupKeys lists the keys of the open groups, sorted.
+func (d *Dispatcher) GroupKeys() []string {
+	keys := make([]string, 0, len(d.groups))
+	for _, g := range d.groups {
+		keys = append(keys, g.key)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 // Next is when Tick next has work: the earliest group flush or escalation;
@@ -361,6 +407,7 @@ func (d *Dispatcher) Tick(now time.Time) []Notification {
 // or only escalation between them.
 func (d *Dispatcher) flush(g *group, now time.Time, out []Notification) []Notification {
 	n := g.node
+	d.markGroup(g)
 	full := !now.Before(g.nextFlush)
 	var firing, resolved, unnotified []*entry
 	for _, e := range g.entries {
@@ -506,6 +553,7 @@ func (d *Dispatcher) drop(g *group, es []*entry) {
 	g.entries = slices.DeleteFunc(g.entries, func(e *entry) bool { return slices.Contains(es, e) })
 	for _, e := range es {
 		t := e.t
+		d.markAlert(t.fp)
 		t.groups = slices.DeleteFunc(t.groups, func(x *group) bool { return x == g })
 		if len(t.groups) == 0 {
 			d.unindexInhibit(t)

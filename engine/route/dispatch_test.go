@@ -1,7 +1,6 @@
 package route
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -55,6 +54,8 @@ type harness struct {
 	d     *Dispatcher
 	fps   map[string]string // alert key → fingerprint
 	lines []line
+	// saved is the state as a caller saving every Changes holds it.
+	saved *savedState
 }
 
 type line struct {
@@ -63,8 +64,8 @@ type line struct {
 }
 
 func newHarness(t testing.TB, r *Router, start time.Time) *harness {
-	h := &harness{t: t, start: start, now: start, fps: map[string]string{}}
-	d, err := NewDispatcher(r, Options{Now: func() time.Time { return h.now }})
+	h := &harness{t: t, start: start, now: start, fps: map[string]string{}, saved: newSavedState()}
+	d, err := NewDispatcher(r, Options{Now: func() time.Time { return h.now }, TrackChanges: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,6 +74,8 @@ func newHarness(t testing.TB, r *Router, start time.Time) *harness {
 }
 
 func (h *harness) collect(ns []Notification) {
+	h.t.Helper()
+	h.saved.check(h.t, h.d)
 	for _, n := range ns {
 		var as []string
 		for _, a := range n.Alerts {
@@ -144,9 +147,9 @@ func (h *harness) result() []string {
 	return out
 }
 
-// script runs ops then drains through until; with split >= 0 it exports
-// the state before op split, round-trips it through JSON and continues in
-// a fresh dispatcher, as a restart would.
+// script runs ops then drains through until; with split >= 0 it restarts
+// before op split from the state saved change by change (which reads back
+// as Export), as a restart would.
 func script(t testing.TB, r *Router, start time.Time, ops []op, until time.Duration, split int) (*harness, []string) {
 	h := newHarness(t, r, start)
 	for i, o := range ops {
@@ -162,19 +165,14 @@ func script(t testing.TB, r *Router, start time.Time, ops []op, until time.Durat
 
 func (h *harness) restart(r *Router) {
 	h.t.Helper()
-	b, err := json.Marshal(h.d.Export())
-	if err != nil {
-		h.t.Fatalf("marshal state: %v", err)
-	}
-	var st State
-	if err := json.Unmarshal(b, &st); err != nil {
-		h.t.Fatalf("unmarshal state: %v", err)
-	}
-	d, err := NewDispatcher(r, Options{Now: func() time.Time { return h.now }})
+	// The records saved change by change read back as Export (check fails
+	// otherwise), through JSON: restarting from them restarts from both.
+	h.saved.check(h.t, h.d)
+	d, err := NewDispatcher(r, Options{Now: func() time.Time { return h.now }, TrackChanges: true})
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	if err := d.Import(st); err != nil {
+	if err := d.Import(h.saved.state()); err != nil {
 		h.t.Fatalf("Import = %v", err)
 	}
 	h.d = d
@@ -452,8 +450,9 @@ func TestDispatcher(t *testing.T) {
 	}
 }
 
-// TestExportImport restarts the dispatcher before every op of every case:
-// the notifications must be exactly those of the uninterrupted run.
+// TestExportImport restarts the dispatcher before every op of every case,
+// from the records saved change by change: the notifications must be
+// exactly those of the uninterrupted run.
 func TestExportImport(t *testing.T) {
 	r := loadTree(t)
 	for _, tc := range dispatchCases {

@@ -67,6 +67,7 @@ func (d *Dispatcher) AddSilence(s Silence) (string, error) {
 		return "", fmt.Errorf("add silence: id %s already exists", s.ID)
 	}
 	d.silences[s.ID] = &s
+	d.markSilence(s.ID)
 	d.log.Info("silence added", "silence", s.ID, "matchers", strings.Join(s.Matchers, ","), "ends_at", s.EndsAt, "by", s.CreatedBy)
 	return s.ID, nil
 }
@@ -78,6 +79,7 @@ func (d *Dispatcher) ExpireSilence(id string, at time.Time) error {
 		return fmt.Errorf("expire silence %s: %w", id, ErrNotFound)
 	}
 	if at.Before(s.EndsAt) {
+		d.markSilence(id)
 		s.EndsAt = at
 		if s.StartsAt.After(at) {
 			s.StartsAt = at
@@ -92,18 +94,19 @@ func (d *Dispatcher) ExpireSilence(id string, at time.Time) error {
 func (d *Dispatcher) Silences() []Silence {
 	out := make([]Silence, 0, len(d.silences))
 	for _, s := range d.silences {
-		c := *s
-		c.Matchers = slices.Clone(s.Matchers)
-		c.matchers = nil
-		out = append(out, c)
+		out = append(out, s.export())
 	}
-	slices.SortFunc(out, func(a, b Silence) int {
+	sortSilences(out)
+	return out
+}
+
+func sortSilences(ss []Silence) {
+	slices.SortFunc(ss, func(a, b Silence) int {
 		if c := a.StartsAt.Compare(b.StartsAt); c != 0 {
 			return c
 		}
 		return strings.Compare(a.ID, b.ID)
 	})
-	return out
 }
 
 // silencedBy returns the ID of the first (by ID) active silence matching
@@ -123,6 +126,7 @@ func (d *Dispatcher) pruneSilences(now time.Time) {
 	for id, s := range d.silences {
 		if s.EndsAt.Add(d.silenceRetention).Before(now) {
 			delete(d.silences, id)
+			d.markSilence(id)
 		}
 	}
 }

@@ -73,22 +73,11 @@ type EntryState struct {
 func (d *Dispatcher) Export() State {
 	st := State{Version: StateVersion, SilenceSeq: d.silenceSeq, GroupSeq: d.groupSeq, Silences: d.Silences()}
 	for _, t := range d.alerts {
-		st.Alerts = append(st.Alerts, AlertState{
-			Fingerprint: t.fp, Alert: t.alert, Labels: maps.Clone(t.labels),
-			StartsAt: t.startsAt, UpdatedAt: t.updatedAt, EndsAt: t.endsAt,
-		})
+		st.Alerts = append(st.Alerts, t.export())
 	}
 	slices.SortFunc(st.Alerts, func(a, b AlertState) int { return strings.Compare(a.Fingerprint, b.Fingerprint) })
 	for _, g := range d.groups {
-		gs := GroupState{
-			Key: g.key, Route: g.node.id, Labels: maps.Clone(g.labels), NextFlush: g.nextFlush,
-			FirstNotified: g.firstNotified, LastNotified: g.lastNotified, Level: g.level,
-			Acked: g.acked, AckedBy: g.ackedBy, AckedAt: g.ackedAt, Seq: g.seq,
-		}
-		for _, e := range g.entries {
-			gs.Entries = append(gs.Entries, EntryState{Fingerprint: e.t.fp, Notified: e.notified})
-		}
-		st.Groups = append(st.Groups, gs)
+		st.Groups = append(st.Groups, g.export())
 	}
 	slices.SortFunc(st.Groups, func(a, b GroupState) int { return strings.Compare(a.Key, b.Key) })
 	return st
@@ -101,8 +90,12 @@ func (d *Dispatcher) Import(st State) error {
 	if st.Version != StateVersion {
 		return fmt.Errorf("import routing state: version %d, want %d", st.Version, StateVersion)
 	}
-	nd := &Dispatcher{r: d.r, now: d.now, log: d.log, silenceRetention: d.silenceRetention}
+	nd := &Dispatcher{r: d.r, now: d.now, log: d.log, silenceRetention: d.silenceRetention, resolveTimeout: d.resolveTimeout}
 	nd.reset()
+	if d.dirty != nil {
+		nd.dirty = newDirty()
+		nd.dirty.full = true
+	}
 	nd.silenceSeq, nd.groupSeq = st.SilenceSeq, st.GroupSeq
 	for _, s := range st.Silences {
 		s.Matchers = slices.Clone(s.Matchers)

@@ -1,0 +1,106 @@
+package incident
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/phantomsoc/phantomsoc/engine"
+)
+
+// memStore keeps incidents in memory and numbers audit records.
+type memStore struct {
+	incs      map[string]engine.Incident
+	alerts    map[string]engine.Alert
+	decisions map[string]engine.Decision
+	audit     []engine.AuditNote
+	fail      error
+}
+
+func newMemStore() *memStore {
+	return &memStore{incs: map[string]engine.Incident{}, alerts: map[string]engine.Alert{}, decisions: map[string]engine.Decision{}}
+}
+
+func (s *memStore) LoadIncidents() ([]engine.Incident, uint64, error) {
+	var open []engine.Incident
+	var last uint64
+	for id, inc := range s.incs {
+		n, _ := IDSeq(id)
+		last = max(last, n)
+		if inc.IsOpen() {
+			open = append(open, clone(&inc))
+		}
+	}
+	slices.SortFunc(open, func(a, b engine.Incident) int { return cmpString(a.ID, b.ID) })
+	return open, last, nil
+}
+
+func cmpString(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func (s *memStore) Incident(id string) (engine.Incident, error) {
+	inc, ok := s.incs[id]
+	if !ok {
+		return inc, fmt.Errorf("incident %s: not found", id)
+	}
+	return clone(&inc), nil
+}
+
+func (s *memStore) SaveIncidents(_ context.Context, ch *engine.IncidentChange) error {
+	if s.fail != nil {
+		return s.fail
+	}
+	for i := range ch.Incidents {
+		inc := &ch.Incidents[i]
+		for j := range inc.History {
+			if inc.History[j].Audit == 0 {
+				s.audit = append(s.audit, engine.AuditNote{Time: inc.History[j].Time, Actor: inc.History[j].Actor, Action: "incident." + inc.History[j].Action, Subject: inc.ID})
+				inc.History[j].Audit = uint64(len(s.audit))
+			}
+		}
+		s.incs[inc.ID] = clone(inc)
+	}
+	s.audit = append(s.audit, ch.Notes...)
+	return nil
+}
+
+func (s *memStore) Alert(id string) (engine.Alert, error) {
+	a, ok := s.alerts[id]
+	if !ok {
+		return a, fmt.Errorf("alert %s: not found", id)
+	}
+	return a, nil
+}
+
+func (s *memStore) Decision(id string) (engine.Decision, error) {
+	d, ok := s.decisions[id]
+	if !ok {
+		return d, fmt.Errorf("decision %s: not found", id)
+	}
+	return d, nil
+}
+
+var t0 = time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+
+// alert builds a test alert: src "" makes a campaign alert on key.
+func alert(id string, at time.Duration, scenario, src, host string, risk float64) engine.Alert {
+	a := engine.Alert{ID: id, Time: t0.Add(at), First: t0.Add(at - time.Minute), Scenario: scenario, Host: host, Risk: risk, Count: 5, Sources: 1}
+	if src != "" {
+		a.Source = netip.MustParseAddr(src)
+		a.Key = src
+	} else {
+		a.Key = "host=" + host
+		a.Sources = 40
+		a.Prefixes = []netip.Prefix{netip.MustParsePrefix("198.51.100.0/24")}
+	}
+	return a
+}

@@ -1,0 +1,283 @@
+package incident
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/phantomsoc/phantomsoc/engine"
+)
+
+func newTestManager(t *testing.T, st *memStore, cfg Config) *Manager {
+	t.Helper()
+	m, err := New(cfg, st, st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// feed commits each alert on its own, as a live engine would.
+func feed(m *Manager, st *memStore, alerts ...engine.Alert) {
+	for _, a := range alerts {
+		st.alerts[a.ID] = a
+		m.Committed(&engine.Commit{Alerts: []engine.Alert{a}})
+	}
+}
+
+// grouping returns the incident of each alert, by alert ID.
+func grouping(st *memStore) map[string]string {
+	out := map[string]string{}
+	for id, inc := range st.incs {
+		for _, a := range inc.Alerts {
+			out[a] = id
+		}
+	}
+	return out
+}
+
+func TestMergeRules(t *testing.T) {
+	only := func(rules ...string) Config { return Config{Window: time.Hour, MergeBy: rules} }
+	tests := []struct {
+		name   string
+		cfg    Config
+		alerts []engine.Alert
+		// closeFirst closes in-00000001 after the first alert.
+		closeFirst bool
+		want       map[string]string
+	}{
+		{"same source joins", Defaults(), []engine.Alert{
+			alert("al-1", 0, "ssh-bruteforce", "198.51.100.7", "web1", 5),
+			alert("al-2", 10*time.Minute, "ssh-invalid-users", "198.51.100.7", "db1", 6),
+		}, false, map[string]string{"al-1": "in-00000001", "al-2": "in-00000001"}},
+		{"different source, asset rule off, opens another", only(BySource, ByCampaign), []engine.Alert{
+			alert("al-1", 0, "ssh-bruteforce", "198.51.100.7", "web1", 5),
+			alert("al-2", time.Minute, "ssh-bruteforce", "203.0.113.9", "web1", 5),
+		}, false, map[string]string{"al-1": "in-00000001", "al-2": "in-00000002"}},
+		{"same asset within the window joins", Defaults(), []engine.Alert{
+			alert("al-1", 0, "ssh-bruteforce", "198.51.100.7", "web1", 5),
+			alert("al-2", 59*time.Minute, "ssh-bruteforce", "203.0.113.9", "web1", 5),
+		}, false, map[string]string{"al-1": "in-00000001", "al-2": "in-00000001"}},
+		{"same asset after the window opens another", Defaults(), []engine.Alert{
+			alert("al-1", 0, "ssh-bruteforce", "198.51.100.7", "web1", 5),
+			alert("al-2", 61*time.Minute, "ssh-bruteforce", "203.0.113.9", "web1", 5),
+		}, false, map[string]string{"al-1": "in-00000001", "al-2": "in-00000002"}},
+		{"window runs from the latest alert", Defaults(), []engine.Alert{
+			alert("al-1", 0, "ssh-bruteforce", "198.51.100.7", "web1", 5),
+			alert("al-2", 50*time.Minute, "ssh-bruteforce", "198.51.100.7", "web1", 5),
+			alert("al-3", 100*time.Minute, "ssh-bruteforce", "198.51.100.7", "web1", 5),
+		}, false, map[string]string{"al-1": "in-00000001", "al-2": "in-00000001", "al-3": "in-00000001"}},
+		{"same campaign joins", only(ByCampaign), []engine.Alert{
+			alert("al-1", 0, "ssh-distributed", "", "gw1", 7),
+			alert("al-2", 30*time.Minute, "ssh-distributed", "", "gw1", 8),
+			alert("al-3", 31*time.Minute, "ssh-distributed", "", "gw2", 8),
+		}, false, map[string]string{"al-1": "in-00000001", "al-2": "in-00000001", "al-3": "in-00000002"}},
+		{"closed incident is not reopened", Defaults(), []engine.Alert{
+			alert("al-1", 0, "ssh-bruteforce", "198.51.100.7", "web1", 5),
+			alert("al-2", 5*time.Minute, "ssh-bruteforce", "198.51.100.7", "web1", 5),
+		}, true, map[string]string{"al-1": "in-00000001", "al-2": "in-00000002"}},
+		{"source rule wins over asset: oldest candidate of the first rule", Defaults(), []engine.Alert{
+			alert("al-1", 0, "ssh-bruteforce", "198.51.100.7", "web1", 5),
+			alert("al-2", time.Minute, "ssh-bruteforce", "203.0.113.9", "db1", 5),
+			alert("al-3", 2*time.Minute, "ssh-bruteforce", "203.0.113.9", "web1", 5),
+		}, false, map[string]string{"al-1": "in-00000001", "al-2": "in-00000002", "al-3": "in-00000002"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			st := newMemStore()
+			m := newTestManager(t, st, tc.cfg)
+			feed(m, st, tc.alerts[0])
+			if tc.closeFirst {
+				if _, err := m.Transition(t.Context(), Op{ID: "in-00000001", Actor: "alice", Time: t0}, engine.IncidentClosed, "false positive"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			feed(m, st, tc.alerts[1:]...)
+			if got := grouping(st); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("grouping = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestIncidentFields(t *testing.T) {
+	st := newMemStore()
+	m := newTestManager(t, st, Defaults())
+	a1 := alert("al-1", 0, "ssh-bruteforce", "198.51.100.7", "web1", 5)
+	a2 := alert("al-2", 10*time.Minute, "ssh-compromise-suspected", "198.51.100.7", "web1", 9.5)
+	st.alerts["al-1"], st.alerts["al-2"] = a1, a2
+	d := engine.Decision{ID: "dc-1", AlertID: "al-2", Time: a2.Time, Action: engine.ActionBlock, State: engine.StateActive, Auto: true}
+	m.Committed(&engine.Commit{Alerts: []engine.Alert{a1}})
+	m.Committed(&engine.Commit{Alerts: []engine.Alert{a2}, Decisions: []engine.Decision{d}})
+	inc := st.incs["in-00000001"]
+	if inc.Risk != 9.5 || inc.Severity != "critical" || !inc.Detected.Equal(a1.First) || !inc.Opened.Equal(a1.Time) ||
+		!inc.LastSeen.Equal(a2.Time) || !inc.Contained.Equal(d.Time) || !reflect.DeepEqual(inc.Decisions, []string{"dc-1"}) ||
+		!reflect.DeepEqual(inc.Sources, []string{"198.51.100.7"}) || !reflect.DeepEqual(inc.Assets, []string{"web1"}) {
+		t.Errorf("incident = %+v", inc)
+	}
+	if inc.History[0].Action != "opened" || inc.History[0].Audit == 0 {
+		t.Errorf("history = %+v, want an audited opening", inc.History)
+	}
+	if n := len(st.audit); n != 3 { // opened + one update note per commit
+		t.Errorf("%d audit records, want 3: %+v", n, st.audit)
+	}
+}
+
+func TestLifecycle(t *testing.T) {
+	tests := []struct {
+		from, to, reason string
+		err              string
+	}{
+		{engine.IncidentNew, engine.IncidentAcknowledged, "", ""},
+		{engine.IncidentNew, engine.IncidentContained, "", ""},
+		{engine.IncidentAcknowledged, engine.IncidentContained, "", ""},
+		{engine.IncidentContained, engine.IncidentEradicated, "", ""},
+		{engine.IncidentEradicated, engine.IncidentRecovered, "", ""},
+		{engine.IncidentRecovered, engine.IncidentClosed, "done", ""},
+		{engine.IncidentNew, engine.IncidentClosed, "false positive", ""},
+		{engine.IncidentNew, engine.IncidentClosed, "", "closing needs a reason"},
+		{engine.IncidentAcknowledged, engine.IncidentAcknowledged, "", "already acknowledged"},
+		{engine.IncidentContained, engine.IncidentAcknowledged, "", "cannot go back from contained to acknowledged"},
+		{engine.IncidentClosed, engine.IncidentRecovered, "", "closed incidents are never reopened"},
+		{engine.IncidentNew, "resolved", "", `unknown state "resolved"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.from+"→"+tc.to, func(t *testing.T) {
+			inc := engine.Incident{ID: "in-00000001", State: tc.from}
+			err := Transition(&inc, tc.to, t0, "alice", tc.reason)
+			if tc.err == "" {
+				if err != nil || inc.State != tc.to || inc.Acknowledged.IsZero() || len(inc.History) != 1 {
+					t.Errorf("Transition(%s → %s) = %v, incident %+v", tc.from, tc.to, err, inc)
+				}
+				return
+			}
+			if !errors.Is(err, ErrTransition) || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("Transition(%s → %s) = %v, want ErrTransition saying %q", tc.from, tc.to, err, tc.err)
+			}
+			if inc.State != tc.from || len(inc.History) != 0 {
+				t.Errorf("refused transition changed the incident: %+v", inc)
+			}
+		})
+	}
+}
+
+func TestTimestampsAndMetrics(t *testing.T) {
+	inc := engine.Incident{ID: "in-00000001", State: engine.IncidentNew, Detected: t0, Opened: t0.Add(2 * time.Minute)}
+	steps := []struct {
+		to string
+		at time.Duration
+	}{{engine.IncidentAcknowledged, 5 * time.Minute}, {engine.IncidentContained, 20 * time.Minute}, {engine.IncidentClosed, time.Hour}}
+	for _, s := range steps {
+		if err := Transition(&inc, s.to, t0.Add(s.at), "alice", "fixed"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := MetricsOf(&inc, nil)
+	want := []time.Duration{2 * time.Minute, 3 * time.Minute, 18 * time.Minute, 58 * time.Minute}
+	for i, got := range []*time.Duration{m.TTD, m.TTA, m.TTC, m.TTR} {
+		if got == nil || *got != want[i] {
+			t.Errorf("metric %d = %v, want %v", i, got, want[i])
+		}
+	}
+	s := Summarize([]Metrics{m, MetricsOf(&engine.Incident{Detected: t0, Opened: t0.Add(4 * time.Minute)}, nil)})
+	if s.Incidents != 2 || s.TTD.N != 2 || s.TTD.Mean != 3*time.Minute || s.TTD.Median != 3*time.Minute || s.TTA.N != 1 {
+		t.Errorf("Summarize = %+v", s)
+	}
+}
+
+func TestMergeAndSplit(t *testing.T) {
+	st := newMemStore()
+	m := newTestManager(t, st, Config{Window: time.Hour, MergeBy: []string{BySource}})
+	feed(m, st,
+		alert("al-1", 0, "ssh-bruteforce", "198.51.100.7", "web1", 5),
+		alert("al-2", time.Minute, "ssh-bruteforce", "203.0.113.9", "web1", 8),
+		alert("al-3", 2*time.Minute, "ssh-bruteforce", "198.51.100.7", "web1", 4),
+	)
+	ctx := context.Background()
+	op := Op{ID: "in-00000001", Actor: "alice", Time: t0.Add(time.Hour)}
+	inc, err := m.Merge(ctx, op, "in-00000002")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(inc.Alerts) != 3 || inc.Risk != 8 {
+		t.Errorf("merged = %+v", inc)
+	}
+	if src := st.incs["in-00000002"]; src.State != engine.IncidentClosed || src.MergedInto != "in-00000001" || len(src.Alerts) != 0 {
+		t.Errorf("absorbed incident = %+v", src)
+	}
+	if _, err := m.Merge(ctx, op, "in-00000002"); !errors.Is(err, ErrTransition) {
+		t.Errorf("merging a closed incident = %v, want ErrTransition", err)
+	}
+	moved, err := m.Split(ctx, op, []string{"al-2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if moved.ID != "in-00000003" || !reflect.DeepEqual(moved.Alerts, []string{"al-2"}) || moved.Risk != 8 {
+		t.Errorf("split off = %+v", moved)
+	}
+	if kept := st.incs["in-00000001"]; !reflect.DeepEqual(kept.Alerts, []string{"al-1", "al-3"}) || kept.Risk != 5 {
+		t.Errorf("kept = %+v", kept)
+	}
+	if _, err := m.Split(ctx, op, []string{"al-9"}); !errors.Is(err, ErrNoAlert) {
+		t.Errorf("split of a foreign alert = %v, want ErrNoAlert", err)
+	}
+	// A later alert from the split-off source joins the split-off incident.
+	feed(m, st, alert("al-4", 3*time.Minute, "ssh-bruteforce", "203.0.113.9", "web1", 5))
+	if got := grouping(st)["al-4"]; got != "in-00000003" {
+		t.Errorf("al-4 joined %s, want in-00000003", got)
+	}
+}
+
+// TestReplayDeterministic feeds the same alerts in one commit and in many,
+// and through a restart: the incidents are the same.
+func TestReplayDeterministic(t *testing.T) {
+	alerts := []engine.Alert{
+		alert("al-1", 0, "ssh-bruteforce", "198.51.100.7", "web1", 5),
+		alert("al-2", 30*time.Minute, "ssh-distributed", "", "gw1", 7),
+		alert("al-3", 2*time.Hour, "ssh-bruteforce", "203.0.113.9", "web1", 5),
+		alert("al-4", 2*time.Hour+time.Minute, "ssh-distributed", "", "gw1", 7),
+		alert("al-5", 5*time.Hour, "ssh-bruteforce", "198.51.100.7", "db1", 6),
+	}
+	run := func(split int) map[string]string {
+		st := newMemStore()
+		m := newTestManager(t, st, Defaults())
+		for _, a := range alerts[:split] {
+			st.alerts[a.ID] = a
+		}
+		m.Committed(&engine.Commit{Alerts: alerts[:split]})
+		m = newTestManager(t, st, Defaults()) // a restart
+		feed(m, st, alerts[split:]...)
+		return grouping(st)
+	}
+	want := run(len(alerts))
+	for split := range len(alerts) {
+		if got := run(split); !reflect.DeepEqual(got, want) {
+			t.Errorf("restart after %d alerts: %v, want %v", split, got, want)
+		}
+	}
+}
+
+func TestSaveFailureReloads(t *testing.T) {
+	st := newMemStore()
+	m := newTestManager(t, st, Defaults())
+	st.fail = errors.New("disk full")
+	feed(m, st, alert("al-1", 0, "ssh-bruteforce", "198.51.100.7", "web1", 5))
+	st.fail = nil
+	feed(m, st, alert("al-2", time.Minute, "ssh-bruteforce", "198.51.100.7", "web1", 5))
+	if got := grouping(st); !reflect.DeepEqual(got, map[string]string{"al-2": "in-00000001"}) {
+		t.Errorf("after a failed save: %v, want al-2 alone in in-00000001", got)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	c := Config{Window: 0, MergeBy: []string{"source", "colour", "source"}}
+	err := c.Validate()
+	for _, want := range []string{"window", `merge_by[1]: "colour"`, `merge_by[2]: "source" given twice`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate = %v, want it to mention %q", err, want)
+		}
+	}
+}

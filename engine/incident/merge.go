@@ -1,0 +1,170 @@
+package incident
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/phantomsoc/phantomsoc/engine"
+)
+
+// matchKey is one thing an alert can share with an incident.
+type matchKey struct {
+	rule, value string
+}
+
+// alertKeys returns what a merges on under the configured rules, in rule
+// order.
+func (c *Config) alertKeys(a *engine.Alert) []matchKey {
+	var out []matchKey
+	for _, r := range c.MergeBy {
+		for _, v := range alertValues(a, r) {
+			out = append(out, matchKey{r, v})
+		}
+	}
+	return out
+}
+
+// incidentKeys returns what alerts merge on into inc.
+func (c *Config) incidentKeys(inc *engine.Incident) []matchKey {
+	var out []matchKey
+	for _, r := range c.MergeBy {
+		var vs []string
+		switch r {
+		case BySource:
+			vs = inc.Sources
+		case ByCampaign:
+			vs = inc.Campaigns
+		case ByAsset:
+			vs = inc.Assets
+		}
+		for _, v := range vs {
+			out = append(out, matchKey{r, v})
+		}
+	}
+	return out
+}
+
+// isCampaign reports an alert about many sources rather than one.
+func isCampaign(a *engine.Alert) bool {
+	return !a.Source.IsValid() && (len(a.Prefixes) > 0 || a.Sources > 1)
+}
+
+// alertValues returns a's values for one rule.
+func alertValues(a *engine.Alert, rule string) []string {
+	switch rule {
+	case BySource:
+		if a.Source.IsValid() {
+			return []string{a.Source.String()}
+		}
+	case ByCampaign:
+		if isCampaign(a) {
+			return []string{a.Scenario + "|" + a.Key}
+		}
+	case ByAsset:
+		var out []string
+		if a.Host != "" {
+			out = append(out, a.Host)
+		}
+		if a.Dest.IsValid() {
+			out = append(out, a.Dest.String())
+		}
+		for _, n := range a.Blast.Assets {
+			if !slices.Contains(out, n) {
+				out = append(out, n)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// within reports whether an alert at t is close enough in event time to
+// inc to join it.
+func (c *Config) within(inc *engine.Incident, t time.Time) bool {
+	return !t.Before(inc.Opened.Add(-c.Window)) && !t.After(inc.LastSeen.Add(c.Window))
+}
+
+// addUnique appends the values of vs not in s yet.
+func addUnique(s []string, vs ...string) []string {
+	for _, v := range vs {
+		if v != "" && !slices.Contains(s, v) {
+			s = append(s, v)
+		}
+	}
+	return s
+}
+
+// addAlert folds a into inc: its ID, risk, times and what later alerts
+// merge on. Campaign prefixes count as sources for the reader but blamed
+// addresses are what the source rule matches.
+func addAlert(inc *engine.Incident, a *engine.Alert) {
+	inc.Alerts = addUnique(inc.Alerts, a.ID)
+	if a.Risk > inc.Risk {
+		inc.Risk = a.Risk
+		inc.Severity = engine.SeverityOf(a.Risk)
+	}
+	first := a.First
+	if first.IsZero() {
+		first = a.Time
+	}
+	if inc.Detected.IsZero() || first.Before(inc.Detected) {
+		inc.Detected = first
+	}
+	if inc.Opened.IsZero() || a.Time.Before(inc.Opened) {
+		inc.Opened = a.Time
+	}
+	if a.Time.After(inc.LastSeen) {
+		inc.LastSeen = a.Time
+	}
+	inc.Sources = addUnique(inc.Sources, alertValues(a, BySource)...)
+	for _, p := range a.Prefixes {
+		inc.Sources = addUnique(inc.Sources, engine.PrefixString(p))
+	}
+	inc.Campaigns = addUnique(inc.Campaigns, alertValues(a, ByCampaign)...)
+	inc.Assets = addUnique(inc.Assets, alertValues(a, ByAsset)...)
+}
+
+// addDecision folds d into inc; a decision policy applied without waiting
+// for approval marks the incident contained at its time.
+func addDecision(inc *engine.Incident, d *engine.Decision) {
+	inc.Decisions = addUnique(inc.Decisions, d.ID)
+	if d.State == engine.StateActive && d.Auto && (inc.Contained.IsZero() || d.Time.Before(inc.Contained)) {
+		inc.Contained = d.Time
+	}
+}
+
+// title names an incident after its first alert.
+func title(a *engine.Alert) string {
+	switch {
+	case a.Source.IsValid():
+		return fmt.Sprintf("%s from %s", a.Scenario, a.Source)
+	case a.Key != "":
+		return fmt.Sprintf("%s on %s (%d sources)", a.Scenario, a.Key, a.Sources)
+	}
+	return a.Scenario
+}
+
+// mergeInto folds from's alerts, decisions and merge values into into.
+func mergeInto(into, from *engine.Incident) {
+	into.Alerts = addUnique(into.Alerts, from.Alerts...)
+	into.Decisions = addUnique(into.Decisions, from.Decisions...)
+	into.Sources = addUnique(into.Sources, from.Sources...)
+	into.Assets = addUnique(into.Assets, from.Assets...)
+	into.Campaigns = addUnique(into.Campaigns, from.Campaigns...)
+	into.Tags = addUnique(into.Tags, from.Tags...)
+	if from.Risk > into.Risk {
+		into.Risk, into.Severity = from.Risk, engine.SeverityOf(from.Risk)
+	}
+	earliest := func(dst *time.Time, t time.Time) {
+		if !t.IsZero() && (dst.IsZero() || t.Before(*dst)) {
+			*dst = t
+		}
+	}
+	earliest(&into.Detected, from.Detected)
+	earliest(&into.Opened, from.Opened)
+	earliest(&into.Contained, from.Contained)
+	if from.LastSeen.After(into.LastSeen) {
+		into.LastSeen = from.LastSeen
+	}
+}

@@ -1,0 +1,96 @@
+package store
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/phantomsoc/phantomsoc/engine"
+)
+
+func sampleIncident(seq int, state string) engine.Incident {
+	t := testClock().Add(time.Duration(seq) * time.Minute)
+	return engine.Incident{
+		ID: "in-0000000" + string(rune('0'+seq)), Title: "ssh-bruteforce from 198.51.100.7", State: state, Severity: "medium", Risk: 5,
+		Detected: t.Add(-time.Minute), Opened: t, LastSeen: t, Alerts: []string{"al-00000001"}, Decisions: []string{},
+		Sources: []string{"198.51.100.7"}, Assets: []string{"web1"},
+		History: []engine.IncidentEntry{{Time: t, Actor: "engine", Action: "opened", Detail: "al-00000001"}},
+	}
+}
+
+// TestIncidentsRoundTrip saves incidents, reads them back (also after
+// reopening the file), and checks every change left its audit records in
+// a chain that verifies.
+func TestIncidentsRoundTrip(t *testing.T) {
+	path := testPath(t)
+	db := openAt(t, path, Options{})
+	ch := engine.IncidentChange{
+		Incidents: []engine.Incident{sampleIncident(1, engine.IncidentNew), sampleIncident(2, engine.IncidentClosed)},
+		Notes:     []engine.AuditNote{{Time: testClock(), Actor: "engine", Action: "incident.updated", Subject: "in-00000001", Detail: map[string]any{"alerts": []string{"al-00000001"}}}},
+	}
+	if err := db.SaveIncidents(t.Context(), &ch); err != nil {
+		t.Fatal(err)
+	}
+	if a := ch.Incidents[0].History[0].Audit; a != 1 {
+		t.Errorf("first history entry audited as %d, want 1", a)
+	}
+	// Saving again writes no second record for an audited entry.
+	inc := ch.Incidents[0]
+	inc.State = engine.IncidentAcknowledged
+	inc.History = append(inc.History, engine.IncidentEntry{Time: testClock(), Actor: "cli:alice", Action: "acknowledged", Detail: "new → acknowledged"})
+	if err := db.SaveIncidents(t.Context(), &engine.IncidentChange{Incidents: []engine.Incident{inc}}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	db = openAt(t, path, Options{})
+	got, err := db.Incident("in-00000001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != engine.IncidentAcknowledged || len(got.History) != 2 || got.History[1].Audit != 4 || !got.Opened.Equal(inc.Opened) {
+		t.Errorf("Incident after reopening = %+v", got)
+	}
+	open, last, err := db.LoadIncidents()
+	if err != nil || last != 2 || len(open) != 1 || open[0].ID != "in-00000001" {
+		t.Errorf("LoadIncidents = %d open, last %d, %v; want in-00000001 open, last 2", len(open), last, err)
+	}
+	list, err := db.Incidents(IncidentQuery{})
+	if err != nil || len(list) != 2 || list[0].ID != "in-00000002" {
+		t.Errorf("Incidents = %v, %v; want newest first", list, err)
+	}
+	if list, _ := db.Incidents(IncidentQuery{Open: true}); len(list) != 1 {
+		t.Errorf("Incidents(open) = %d, want 1", len(list))
+	}
+	recs, err := db.AuditAbout([]string{"in-00000001"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var actions []string
+	for _, r := range recs {
+		actions = append(actions, r.Actor+" "+r.Action)
+	}
+	if want := []string{"engine incident.opened", "engine incident.updated", "cli:alice incident.acknowledged"}; !reflect.DeepEqual(actions, want) {
+		t.Errorf("audit about in-00000001 = %q, want %q", actions, want)
+	}
+	if rep, err := db.VerifyAudit(); err != nil || !rep.OK || rep.Records != 4 {
+		t.Errorf("VerifyAudit = %+v, %v", rep, err)
+	}
+	for _, id := range []string{"in-00000009", "al-00000001", "in-x"} {
+		if _, err := db.Incident(id); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Incident(%q) = %v, want ErrNotFound", id, err)
+		}
+	}
+}
+
+func TestSaveIncidentsRefusesBadState(t *testing.T) {
+	db := openTest(t)
+	inc := sampleIncident(1, "resolved")
+	if err := db.SaveIncidents(t.Context(), &engine.IncidentChange{Incidents: []engine.Incident{inc}}); err == nil {
+		t.Fatal("saved an incident in an unknown state")
+	}
+	if rep, _ := db.VerifyAudit(); rep.Records != 0 {
+		t.Errorf("a refused save left %d audit records", rep.Records)
+	}
+}
