@@ -30,6 +30,20 @@ type Queued struct {
 	Attempts int
 	// NextTry is when a retry is due; zero for a first attempt.
 	NextTry time.Time
+	// MaybeSent reports that an attempt started and its outcome was never
+	// recorded (the process died mid-send): the far side may have it.
+	MaybeSent bool
+	// Queued is when the notification entered the outbox.
+	Queued time.Time
+}
+
+// Reconciler is a Sender that can tell whether a message it may have
+// sent arrived, for channels with no idempotency key of their own
+// (Slack's chat.postMessage): the Deliverer asks it before resending a
+// message whose last attempt's outcome was lost. found reports that the
+// message is there, with its remote reference.
+type Reconciler interface {
+	Reconcile(ctx context.Context, m *Message, since time.Time) (remote string, found bool, err error)
 }
 
 // Outcome is one attempt's result as the outbox records it.
@@ -172,6 +186,25 @@ func (d *Deliverer) deliver(ctx context.Context, q Queued, now time.Time) (ok bo
 	s, found := d.senders[m.Receiver]
 	if !found {
 		return false, d.outbox.Outcome(ctx, m.Key, Outcome{Failed: true, Err: fmt.Sprintf("receiver %q is not configured", m.Receiver)})
+	}
+	if rc, ok := s.(Reconciler); ok && q.MaybeSent {
+		remote, found, err := rc.Reconcile(ctx, m, q.Queued)
+		var e *Error
+		switch {
+		case err != nil && !(errors.As(err, &e) && e.Permanent):
+			// Unknown either way: resending risks a duplicate, waiting
+			// risks nothing. It stays as it is (maybe sent) for the next
+			// pass, which checks again.
+			d.log.Warn("notification not reconciled, checking again later", "key", m.Key, "receiver", m.Receiver, "err", err)
+			return false, nil
+		case err != nil:
+			// The check can never work (a channel the token cannot read):
+			// a possible duplicate beats a notification never sent.
+			d.log.Warn("notification cannot be reconciled, resending", "key", m.Key, "receiver", m.Receiver, "err", err)
+		case found:
+			d.log.Info("notification found sent before a restart", "key", m.Key, "receiver", m.Receiver, "remote", remote)
+			return true, d.outbox.Outcome(ctx, m.Key, Outcome{Sent: true, Remote: remote})
+		}
 	}
 	if err := d.outbox.Attempt(ctx, m.Key); err != nil {
 		return false, fmt.Errorf("mark %s sending: %w", m.Key, err)

@@ -48,7 +48,9 @@ func (m *memOutbox) Pending(perReceiver int) ([]Queued, error) {
 		r := m.rows[k]
 		if (r.state == "queued" || r.state == "sending") && taken[r.q.Message.Receiver] < perReceiver {
 			taken[r.q.Message.Receiver]++
-			out = append(out, r.q)
+			q := r.q
+			q.MaybeSent = r.state == "sending"
+			out = append(out, q)
 		}
 	}
 	return out, nil

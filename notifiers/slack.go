@@ -182,6 +182,41 @@ func (s *Slack) Send(ctx context.Context, m *Message) (Result, error) {
 	return Result{Status: http.StatusOK, Remote: ts}, nil
 }
 
+// reconcilePages bounds the history a reconciliation reads (200
+// messages a page).
+const reconcilePages = 5
+
+// Reconcile looks for m in the channel's history since it was queued, by
+// the key its metadata carries: Slack has no idempotency key, so a post
+// whose outcome was lost in a crash is found rather than posted twice. An
+// incoming webhook cannot read history; it reports not found.
+func (s *Slack) Reconcile(ctx context.Context, m *Message, since time.Time) (string, bool, error) {
+	if s.api == nil {
+		return "", false, nil
+	}
+	p := &slack.GetConversationHistoryParameters{ChannelID: s.channel, IncludeAllMetadata: true, Limit: 200}
+	if !since.IsZero() {
+		p.Oldest = fmt.Sprintf("%d.000000", since.Add(-time.Minute).Unix())
+	}
+	for range reconcilePages {
+		h, err := s.api.GetConversationHistoryContext(ctx, p)
+		if err != nil {
+			_, err = s.fail(err)
+			return "", false, err
+		}
+		for _, msg := range h.Messages {
+			if msg.Metadata.EventType == "phantomsoc_notification" && msg.Metadata.EventPayload["key"] == m.Key {
+				return msg.Timestamp, true, nil
+			}
+		}
+		if !h.HasMore || h.ResponseMetaData.NextCursor == "" {
+			break
+		}
+		p.Cursor = h.ResponseMetaData.NextCursor
+	}
+	return "", false, nil
+}
+
 // slackTemporary are Web API error codes a retry can outlive.
 var slackTemporary = map[string]bool{
 	"internal_error": true, "fatal_error": true, "service_unavailable": true, "request_timeout": true,

@@ -2,6 +2,7 @@ package notifiers
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -21,6 +22,8 @@ type slackAPI struct {
 	mu    sync.Mutex
 	posts []slackPost
 	reply func(w http.ResponseWriter) // nil: ok
+	// histories counts conversations.history calls.
+	histories int
 }
 
 type slackPost struct {
@@ -30,6 +33,10 @@ type slackPost struct {
 }
 
 func (s *slackAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/api/conversations.history" {
+		s.history(w, r)
+		return
+	}
 	if r.URL.Path != "/api/chat.postMessage" {
 		s.t.Errorf("path = %q, want /api/chat.postMessage", r.URL.Path)
 	}
@@ -62,6 +69,33 @@ func (s *slackAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	fmt.Fprint(w, `{"ok":true,"channel":"C0SECOPS","ts":"1714564800.000100","message":{"text":"x"}}`)
+}
+
+// history answers conversations.history with the posts so far, their
+// metadata included when asked for, newest first as Slack does.
+func (s *slackAPI) history(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		s.t.Fatal(err)
+	}
+	if got := r.Header.Get("Authorization"); got != "Bearer "+testSlackToken {
+		s.t.Errorf("history Authorization = %q, want the bearer token", got)
+	}
+	if r.Form.Get("channel") != "C0SECOPS" {
+		s.t.Errorf("history channel = %q", r.Form.Get("channel"))
+	}
+	s.mu.Lock()
+	var msgs []map[string]any
+	for i := len(s.posts) - 1; i >= 0; i-- {
+		m := map[string]any{"type": "message", "text": s.posts[i].text, "ts": fmt.Sprintf("1714564800.%06d", i+1)}
+		if r.Form.Get("include_all_metadata") == "1" && s.posts[i].metadata != nil {
+			m["metadata"] = s.posts[i].metadata
+		}
+		msgs = append(msgs, m)
+	}
+	s.histories++
+	s.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"ok": true, "messages": msgs, "has_more": false})
 }
 
 func (s *slackAPI) setReply(f func(w http.ResponseWriter)) {
@@ -276,4 +310,53 @@ func TestSlackIncomingWebhook(t *testing.T) {
 		t.Fatalf("Send to a closed server = %v, want temporary", err)
 	}
 	noSecret(t, "hooksecret77", err.Error(), fmt.Sprintf("%+v %#v", err, err))
+}
+
+// TestSlackReconcilesAfterACrash delivers a message, "crashes" after
+// Slack took it but before the outcome was recorded, then restarts: the
+// new Deliverer finds the post in the channel's history by its key and
+// marks it sent without posting twice. A message whose post never left
+// is found missing and posted once.
+func TestSlackReconcilesAfterACrash(t *testing.T) {
+	api := &slackAPI{t: t}
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	s := newTestSlack(t, srv.URL+"/api/", Options{Receiver: "soc"})
+	ob := &memOutbox{}
+	sent := testMessage("grp#1/1:soc", StatusFiring)
+	sent.Receiver = "soc"
+	ob.add(sent)
+	ob.crash = func(key string) bool { return key == "grp#1/1:soc" }
+	d, err := NewDeliverer(ob, map[string]Sender{"soc": s}, DeliveryOptions{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.DeliverDue(t.Context()); !errors.Is(err, errCrash) {
+		t.Fatalf("first pass = %v, want the crash", err)
+	}
+	// The second message's attempt started, but the process died before
+	// the request left.
+	lost := testMessage("grp#1/2:soc", StatusResolved)
+	lost.Receiver = "soc"
+	ob.add(lost)
+	ob.mu.Lock()
+	ob.rows["grp#1/2:soc"].state = "sending"
+	ob.mu.Unlock()
+	ob.crash = nil
+
+	d, err = NewDeliverer(ob, map[string]Sender{"soc": s}, DeliveryOptions{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.DeliverDue(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	api.mu.Lock()
+	defer api.mu.Unlock()
+	if len(api.posts) != 2 || api.histories != 2 {
+		t.Fatalf("%d posts, %d history reads; want 2 posts (each message once) and 2 reads", len(api.posts), api.histories)
+	}
+	if st := ob.states(); st["sent"] != 2 {
+		t.Errorf("outbox states %v, want both sent", st)
+	}
 }

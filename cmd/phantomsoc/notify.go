@@ -247,6 +247,23 @@ func (n *notifying) tick(ctx context.Context, now time.Time) error {
 	return nil
 }
 
+// enqueueDirect queues m outside the router (a playbook's message to a
+// named receiver): durable before it is sent, like the router's, then
+// delivered and retried by the same deliverer. A key already queued is
+// left as it is.
+func (n *notifying) enqueueDirect(ctx context.Context, m *notifiers.Message, at time.Time) error {
+	payload, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("encode notification %s: %w", m.Key, err)
+	}
+	sn := store.Notification{Key: m.Key, Receiver: m.Receiver, Status: m.Status, Created: at, Payload: payload}
+	if _, err := n.db.Enqueue(ctx, []store.Notification{sn}); err != nil {
+		return fmt.Errorf("queue notification %s: %w", m.Key, err)
+	}
+	n.del.Wake()
+	return nil
+}
+
 // storeOutbox is the store as the Deliverer's outbox.
 type storeOutbox struct {
 	db *store.DB
@@ -291,9 +308,11 @@ func (o *storeOutbox) Pending(perReceiver int) ([]notifiers.Queued, error) {
 	defer o.mu.Unlock()
 	out := make([]notifiers.Queued, 0, len(ns))
 	for _, n := range ns {
-		q := notifiers.Queued{Attempts: n.Attempts, NextTry: n.NextTry}
+		q := notifiers.Queued{Attempts: n.Attempts, NextTry: n.NextTry, Queued: n.Created}
 		if _, ok := o.fresh[n.Key]; ok {
 			q.Attempts-- // the recorded attempt is the one about to be made
+		} else if n.State == store.NoteSending {
+			q.MaybeSent = true // left sending by a process that died
 		}
 		if err := json.Unmarshal(n.Payload, &q.Message); err != nil {
 			return nil, fmt.Errorf("notification %s: %w", n.Key, err)
