@@ -59,6 +59,10 @@ type Remediation struct {
 	Port     int            `json:"port,omitempty"`
 	Reason   string         `json:"reason,omitempty"`
 	Risk     float64        `json:"risk"`
+	// Approval is the step's approval mode, already answered yes by the
+	// Approver: a live remediator makes a required one a decision pending
+	// an analyst rather than an active one.
+	Approval string `json:"approval,omitempty"`
 }
 
 // Notification is what notify, escalate and on_failure: notify send.

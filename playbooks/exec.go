@@ -60,6 +60,10 @@ type Options struct {
 	Approver Approver
 	Clock    Clock
 	Logger   *slog.Logger
+	// Observe, when set, is called with each trace record as the run makes
+	// it, from the run's goroutine: a live run's steps reach the audit
+	// trail while a wait is still waiting, not when the run ends.
+	Observe func(Record)
 }
 
 // Executor runs playbooks. It keeps no state between runs, so one
@@ -170,8 +174,8 @@ func (r *run) step(ctx context.Context, i int) string {
 		res = r.do(ctx, st, &rec)
 	}
 	rec.Outcome, rec.Detail, rec.Ref = res.outcome, res.detail, res.ref
-	r.records = append(r.records, rec)
-	r.records = append(r.records, res.extra...)
+	r.add(rec)
+	r.add(res.extra...)
 	r.e.log.Debug("playbook step", "playbook", r.pb.Name, "alert_id", r.alert.ID, "step", st.Name, "kind", st.Kind, "outcome", rec.Outcome, "detail", rec.Detail)
 	if res.stop != "" {
 		return res.stop
@@ -218,9 +222,9 @@ func (r *run) onFailure(ctx context.Context, i int, st *Step, rec Record) string
 			return r.notify(ctx, st.Name, r.pb.FailureReceiver, msg, true)
 		})
 		n.Outcome, n.Detail = res.outcome, res.detail
-		r.records = append(r.records, n)
+		r.add(n)
 	case OnFailureRollback:
-		r.records = append(r.records, r.revert(ctx, i, "")...)
+		r.add(r.revert(ctx, i, "")...)
 		why += ", rolled back"
 	}
 	return why
@@ -232,7 +236,17 @@ func (r *run) skipRest(from int, why string) {
 		st := &r.pb.Steps[i]
 		rec := r.record(i, st.Name, st.Kind)
 		rec.Outcome, rec.Detail = OutcomeSkipped, why
-		r.records = append(r.records, rec)
+		r.add(rec)
+	}
+}
+
+// add appends recs to the trace and shows them to the observer.
+func (r *run) add(recs ...Record) {
+	r.records = append(r.records, recs...)
+	if r.e.o.Observe != nil {
+		for i := range recs {
+			r.e.o.Observe(recs[i])
+		}
 	}
 }
 
@@ -373,7 +387,7 @@ func (r *run) remediate(ctx context.Context, st *Step, rec *Record) result {
 	}
 	rem := Remediation{
 		Playbook: r.pb.Name, Step: st.Name, AlertID: r.alert.ID, Action: rs.Action, Targets: targets,
-		TTL: rs.TTL, Gateways: rs.Gateways, Proto: rs.Proto, Port: rs.Port, Reason: reason, Risk: r.alert.Risk,
+		TTL: rs.TTL, Gateways: rs.Gateways, Proto: rs.Proto, Port: rs.Port, Reason: reason, Risk: r.alert.Risk, Approval: rs.Approval,
 	}
 	res := r.attempts(ctx, st, rec, func(ctx context.Context) (string, string, error) {
 		rem.Time = r.e.o.Clock.Now()

@@ -65,6 +65,8 @@ type Config struct {
 	Inbound InboundConfig `yaml:"inbound"`
 	// Incidents says how alerts merge into incidents.
 	Incidents incident.Config `yaml:"incidents"`
+	// Playbooks run on committed alerts in the daemon and the console.
+	Playbooks PlaybooksConfig `yaml:"playbooks"`
 }
 
 // routingConfigured reports whether the config has a routing tree.
@@ -216,6 +218,9 @@ func (c *Config) Validate() error {
 		}
 	}
 	if err := c.Inbound.validate(c.routingConfigured()); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Playbooks.validate(c); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

@@ -183,6 +183,14 @@ func runEngine(ctx context.Context, stdout, stderr io.Writer, g *globals, run *r
 		return err
 	}
 	sinks = append(sinks, incidents)
+	// After the incident manager: a run matches on the alert's incident.
+	pbr, err := buildPlaybookRunner(&cfg, playbookDeps{db: db, enf: enf, notify: notify, incidents: incidents, enricher: st.enricher, dbPath: dbPath}, logger)
+	if err != nil {
+		return err
+	}
+	if pbr != nil {
+		sinks = append(sinks, pbr)
+	}
 	// Every process that owns the database keeps recent events for consoles,
 	// its own or attached ones.
 	ring := newEventRing(st.feeds)
@@ -192,7 +200,9 @@ func runEngine(ctx context.Context, stdout, stderr io.Writer, g *globals, run *r
 	}
 	started := time.Now()
 	srv, err := control.NewServer(socketPath(dbPath), func() control.Status {
-		return statusOf(e, mode, g.info.Version, started, dbPath, cfg.DryRun, names)
+		st := statusOf(e, mode, g.info.Version, started, dbPath, cfg.DryRun, names)
+		st.Queues = pbr.queues(st.Queues)
+		return st
 	}, logger)
 	if err != nil {
 		return err
@@ -203,6 +213,9 @@ func runEngine(ctx context.Context, stdout, stderr io.Writer, g *globals, run *r
 	serveReports(srv, db)
 	if notify != nil {
 		serveRouter(srv, notify)
+	}
+	if pbr != nil {
+		servePlaybookRuns(srv, pbr)
 	}
 	srv.Handle("events", func(args []byte) (any, error) {
 		var after uint64
@@ -241,6 +254,10 @@ func runEngine(ctx context.Context, stdout, stderr io.Writer, g *globals, run *r
 		// Like enforcement, notification outlives the engine's last commit.
 		wg.Go(func() { _ = notify.run(enfCtx) })
 	}
+	if pbr != nil {
+		// So do playbook runs: they act through both.
+		wg.Go(func() { _ = pbr.Run(enfCtx) })
+	}
 	defer stopEnf()
 	logger.Info("engine started", "mode", mode, "db", dbPath, "sources", strings.Join(names, ","), "dry_run", cfg.DryRun)
 	var runErr error
@@ -248,7 +265,9 @@ func runEngine(ctx context.Context, stdout, stderr io.Writer, g *globals, run *r
 		// The engine runs until the console quits, even after a finite
 		// feed (the demo) has ended: the analyst is still looking at it.
 		src := &consoleSource{mode: "in-process", source: dbPath, dryRun: cfg.DryRun, actor: consoleActor(),
-			db: db, enf: enf.enf, stats: func(context.Context) (engine.Stats, []engine.Queue, error) { return e.Stats(), e.Queues(), nil }, now: time.Now,
+			db: db, enf: enf.enf, stats: func(context.Context) (engine.Stats, []engine.Queue, error) {
+				return e.Stats(), pbr.queues(e.Queues()), nil
+			}, now: time.Now,
 			events:     func(_ context.Context, after uint64) ([]tui.LiveEvent, error) { return ring.After(after), nil },
 			deliveries: func(context.Context) ([]tui.Delivery, error) { return receiverDeliveries(db) }}
 		if notify != nil {

@@ -387,6 +387,10 @@ func runStatus(ctx context.Context, w io.Writer, g *globals) error {
 			fmt.Fprintf(w, "notifications: %d sent, %d waiting, %d failed, %d suppressed\n",
 				ob[store.NoteSent], ob[store.NoteQueued]+ob[store.NoteSending], ob[store.NoteFailed], ob[store.NoteSuppressed])
 		}
+		var pr playbookRuns
+		if err := control.NewClient(socketPath(path)).Call(ctx, "playbook-runs", nil, &pr); err == nil {
+			fmt.Fprintln(w, pr)
+		}
 		var hs []actions.Health
 		if err := control.NewClient(socketPath(path)).Call(ctx, "health", nil, &hs); err == nil {
 			for _, h := range hs {
