@@ -58,11 +58,11 @@ func newAlerts(st *Styles, call caller) *alerts {
 	return &alerts{st: st, keys: newAlertKeys(), call: call, prompt: newPrompt(st)}
 }
 
-func (v *alerts) Tab() string {
+func (v *alerts) Tab() (string, int) {
 	if v.snap == nil {
-		return "Alerts"
+		return "Alerts", -1
 	}
-	return fmt.Sprintf("Alerts %d", len(v.snap.Alerts))
+	return "Alerts", len(v.snap.Alerts)
 }
 
 func (v *alerts) Capturing() bool       { return v.prompt.active() }

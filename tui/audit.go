@@ -21,7 +21,7 @@ type audit struct {
 
 func newAudit(st *Styles) *audit { return &audit{st: st, keys: newAuditKeys()} }
 
-func (v *audit) Tab() string           { return "Audit" }
+func (v *audit) Tab() (string, int)    { return "Audit", -1 }
 func (v *audit) Capturing() bool       { return false }
 func (v *audit) SetNow(time.Time) bool { return false }
 

@@ -73,6 +73,18 @@ func (staticConsole) Silence(context.Context, []string, time.Duration, string) (
 	return "s1", nil
 }
 
+func (c staticConsole) Incidents(context.Context, bool) ([]engine.Incident, error) {
+	return c.s.Incidents, nil
+}
+
+func (staticConsole) Incident(_ context.Context, id string) (IncidentDetail, error) {
+	return IncidentDetail{Incident: engine.Incident{ID: id}}, nil
+}
+
+func (staticConsole) IncidentAct(_ context.Context, op IncidentOp) (engine.Incident, error) {
+	return engine.Incident{ID: op.ID}, nil
+}
+
 func (c staticConsole) Events(_ context.Context, after uint64) ([]LiveEvent, error) {
 	for i, le := range c.ev {
 		if le.Seq > after {
@@ -96,7 +108,7 @@ func largeEvents() []LiveEvent {
 func BenchmarkView(b *testing.B) {
 	c := staticConsole{largeSnapshot(), largeEvents()}
 	for _, tc := range []struct{ name, key string }{
-		{"overview", "1"}, {"events", "2"}, {"alerts", "3"}, {"pending", "4"}, {"decisions", "5"}, {"audit", "6"},
+		{"overview", "1"}, {"events", "2"}, {"alerts", "3"}, {"pending", "4"}, {"decisions", "5"}, {"audit", "6"}, {"incidents", "7"},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			m := loaded(b, c, 132, 40)

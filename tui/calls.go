@@ -8,6 +8,8 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+
+	"github.com/phantomsoc/phantomsoc/engine"
 )
 
 // snapshotMsg carries the result of one Snapshot call.
@@ -35,6 +37,27 @@ type tickMsg struct{}
 type actionMsg struct {
 	done string
 	err  error
+}
+
+// incidentsMsg carries one Incidents call's answer.
+type incidentsMsg struct {
+	open bool
+	incs []engine.Incident
+	err  error
+}
+
+// incidentMsg carries one Incident call's answer.
+type incidentMsg struct {
+	id     string
+	detail IncidentDetail
+	err    error
+}
+
+// incidentActMsg reports an incident change like actionMsg; id is the
+// incident acted on, whose detail is read again to show the change.
+type incidentActMsg struct {
+	actionMsg
+	id string
 }
 
 // caller turns Console calls into tea.Cmds. Each call gets its own deadline
@@ -167,5 +190,45 @@ func (k caller) ack(id, label string) tea.Cmd {
 			return actionMsg{err: fmt.Errorf("ack %s: %w", label, err)}
 		}
 		return actionMsg{done: "acknowledged " + label}
+	}
+}
+
+func (k caller) incidents(open bool) tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := k.ctx()
+		defer cancel()
+		incs, err := k.c.Incidents(ctx, open)
+		if err != nil {
+			err = fmt.Errorf("incidents: %w", err)
+		}
+		return incidentsMsg{open: open, incs: incs, err: err}
+	}
+}
+
+func (k caller) incident(id string) tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := k.ctx()
+		defer cancel()
+		d, err := k.c.Incident(ctx, id)
+		if err != nil {
+			err = fmt.Errorf("incident %s: %w", id, err)
+		}
+		return incidentMsg{id: id, detail: d, err: err}
+	}
+}
+
+// incidentAct changes an incident; what names the change for an error
+// ("close in-00000003"), done words its outcome from the incident as it
+// is now.
+func (k caller) incidentAct(op IncidentOp, what string, done func(*engine.Incident) string) tea.Cmd {
+	op.Add, op.Remove, op.Alerts = slices.Clone(op.Add), slices.Clone(op.Remove), slices.Clone(op.Alerts)
+	return func() tea.Msg {
+		ctx, cancel := k.ctx()
+		defer cancel()
+		inc, err := k.c.IncidentAct(ctx, op)
+		if err != nil {
+			return incidentActMsg{actionMsg: actionMsg{err: fmt.Errorf("%s: %w", what, err)}, id: op.ID}
+		}
+		return incidentActMsg{actionMsg: actionMsg{done: done(&inc)}, id: op.ID}
 	}
 }

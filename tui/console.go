@@ -46,6 +46,63 @@ type Console interface {
 	// engine has restarted and counts from 1 again: it answers from its
 	// oldest retained event, and the view starts over from there.
 	Events(ctx context.Context, after uint64) ([]LiveEvent, error)
+	// Incidents lists incidents newest first: only those not closed when
+	// open is set, else all (a few hundred at most).
+	Incidents(ctx context.Context, open bool) ([]engine.Incident, error)
+	// Incident is one incident with its reconstructed timeline and its
+	// response times.
+	Incident(ctx context.Context, id string) (IncidentDetail, error)
+	// IncidentAct changes an incident as the console's actor, recorded in
+	// the audit trail, and returns it as it is now (a split returns the
+	// new incident).
+	IncidentAct(ctx context.Context, op IncidentOp) (engine.Incident, error)
+}
+
+// Incident operations, IncidentOp.Op.
+const (
+	IncidentOpState  = "state"
+	IncidentOpAssign = "assign"
+	IncidentOpUpdate = "update"
+	IncidentOpMerge  = "merge"
+	IncidentOpSplit  = "split"
+)
+
+// IncidentOp is one change an analyst makes to incident ID.
+type IncidentOp struct {
+	ID string
+	// Op is one of the IncidentOp* constants; each uses the fields
+	// named after it.
+	Op string
+	// State (state) is where the incident moves; Reason is required to
+	// close it.
+	State, Reason string
+	// Owner (assign) is the new owner; empty assigns the console's own
+	// user.
+	Owner string
+	// Add and Remove (update) change the tags.
+	Add, Remove []string
+	// From (merge) is the incident folded into ID and closed as merged.
+	From string
+	// Alerts (split) move out of ID into a new incident.
+	Alerts []string
+}
+
+// IncidentDetail is an incident as its detail shows it.
+type IncidentDetail struct {
+	Incident engine.Incident
+	// Timeline is every event, alert, decision, notification and analyst
+	// action in order, with where each comes from.
+	Timeline []engine.TimelineEntry
+	Metrics  IncidentMetrics
+}
+
+// IncidentMetrics are an incident's response times; nil until it gets
+// there.
+type IncidentMetrics struct {
+	// TTD runs from the first evidence to the incident opening; TTA, TTC
+	// and TTR from the opening to acknowledgement, containment and
+	// resolution.
+	TTD, TTA, TTC, TTR *time.Duration
 }
 
 // LiveEvent is one event of the live stream, numbered in arrival order.
@@ -92,6 +149,9 @@ type Snapshot struct {
 	// Deliveries are the notifications per receiver by delivery state,
 	// in receiver order; empty without routing.
 	Deliveries []Delivery
+	// Incidents are the incidents not closed, newest first (a few hundred
+	// at most); nil when the engine cannot say.
+	Incidents []engine.Incident
 }
 
 // Delivery is one receiver's notifications by delivery state.

@@ -31,11 +31,11 @@ func newDecisions(st *Styles, call caller) *decisions {
 	return &decisions{st: st, keys: newDecisionKeys(), call: call, prompt: newPrompt(st)}
 }
 
-func (v *decisions) Tab() string {
+func (v *decisions) Tab() (string, int) {
 	if v.snap == nil {
-		return "Active"
+		return "Active", -1
 	}
-	return fmt.Sprintf("Active %d", len(v.snap.Active))
+	return "Active", len(v.snap.Active)
 }
 
 func (v *decisions) Capturing() bool { return v.prompt.active() }

@@ -70,7 +70,7 @@ func newEvents(st *Styles) *events {
 	return &events{st: st, keys: newEventKeys(), follow: true, prompt: newPrompt(st)}
 }
 
-func (v *events) Tab() string                      { return "Events" }
+func (v *events) Tab() (string, int)               { return "Events", -1 }
 func (v *events) Capturing() bool                  { return v.prompt.active() }
 func (v *events) SetNow(time.Time) bool            { return false }
 func (v *events) SetSnapshot(*Snapshot, time.Time) {}

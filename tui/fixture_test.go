@@ -40,6 +40,11 @@ type fixture struct {
 	acked     []string
 	actionErr error
 
+	// incs are the incidents, newest first, closed ones too; incActs
+	// records IncidentAct in call order.
+	incs    []engine.Incident
+	incActs []IncidentOp
+
 	// events is what the console retains of the live stream, oldest
 	// first; next numbers the next event added.
 	events []LiveEvent
@@ -60,7 +65,7 @@ type edit struct {
 }
 
 func newFixture() *fixture {
-	f := &fixture{snap: fixtureSnapshot(), rejected: map[string]string{}, edits: map[string]edit{}, extended: map[string]time.Duration{}, next: 1}
+	f := &fixture{snap: fixtureSnapshot(), incs: fixtureIncidents(), rejected: map[string]string{}, edits: map[string]edit{}, extended: map[string]time.Duration{}, next: 1}
 	for i := range fixtureEventCount {
 		f.addEvents(fixtureEvent(i))
 	}
@@ -113,6 +118,7 @@ func (f *fixture) Snapshot(context.Context) (Snapshot, error) {
 	s.Active = slices.Clone(s.Active)
 	s.Audit = slices.Clone(s.Audit)
 	s.Queues = slices.Clone(s.Queues)
+	s.Incidents = f.openIncidents()
 	return s, nil
 }
 

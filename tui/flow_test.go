@@ -2,6 +2,7 @@ package tui
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -433,6 +434,76 @@ func TestFlows(t *testing.T) {
 				return strings.Contains(s, "following · 50 kept") && len(rows) > 0 &&
 					strings.HasPrefix(rows[len(rows)-1], "› 12:00:28 ssh.auth.invalid_user")
 			})
+			f.quit()
+		}},
+		{name: "incident ack then close with a reason", run: func(f *flow) {
+			f.keys("7")
+			f.waitScreen("incidents", contains("[7 Incidents 3]", "in-00000004 new"))
+			f.keys("j", "enter")
+			f.waitScreen("detail", contains("Incident in-00000004 · NEW", "Timeline (6)", "/var/log/auth.log:1000"))
+			f.keys("K")
+			f.waitScreen("confirm", contains("? acknowledge in-00000004 ssh-bruteforce from 198.51.100.7 [y/n]"))
+			f.keys("y")
+			f.until("IncidentAct(ack)", func() bool {
+				acts := f.fx.incidentActs()
+				return len(acts) == 1 && acts[0].ID == "in-00000004" && acts[0].State == "acknowledged"
+			})
+			// The detail is read again: the state, the response time and
+			// the analyst's action with its audit record.
+			f.waitScreen("acknowledged", contains("✓ acknowledged in-00000004", "Incident in-00000004 · ACKNOWLEDGED", "acknowledge 1m00s"))
+			f.keys("G")
+			f.waitScreen("action in the timeline", contains("incident.acknowledged by alice", "[audit #6]"))
+			f.keys("c", "enter")
+			f.waitScreen("reason required", contains("! a reason is required, or esc"))
+			if acts := f.fx.incidentActs(); len(acts) != 1 {
+				t.Fatalf("closed without a reason: %+v", acts)
+			}
+			f.typeText("blocked at gw1, no login succeeded")
+			f.keys("enter")
+			f.until("IncidentAct(close)", func() bool {
+				acts := f.fx.incidentActs()
+				return len(acts) == 2 && acts[1].State == "closed" && acts[1].Reason == "blocked at gw1, no login succeeded"
+			})
+			f.waitScreen("closed", contains("✓ closed in-00000004: blocked at gw1", "· CLOSED ·", "closed: blocked at gw1, no login succeeded"))
+			// Closed, it leaves the open incidents; the audit trail has
+			// both changes by the console's actor.
+			f.keys("esc")
+			f.waitScreen("left the open list", func(s string) bool {
+				return strings.Contains(s, "[7 Incidents 2]") && strings.Contains(s, "in-00000003 ") && !strings.Contains(s, "in-00000004 ")
+			})
+			f.keys("6")
+			f.waitScreen("audit records", contains("incident.closed", "in-00000004 acknowledged → closed: blocked", "in-00000004 new → acknowledged"))
+			f.quit()
+		}},
+		{name: "incident assign merge split from the palette", run: func(f *flow) {
+			f.keys("7", "m", "y")
+			f.until("assign", func() bool {
+				acts := f.fx.incidentActs()
+				return len(acts) == 1 && acts[0].ID == "in-00000003" && acts[0].Op == IncidentOpAssign && acts[0].Owner == ""
+			})
+			f.waitScreen("assigned", contains("✓ assigned in-00000003 to alice"))
+			f.keys(":")
+			f.typeText("split in-2 A0003")
+			f.keys("enter")
+			f.waitScreen("split", contains("✓ split 1 alerts of in-00000002 into in-00000005"))
+			f.keys(":")
+			f.typeText("merge 2 in-5")
+			f.keys("enter")
+			f.waitScreen("merged", contains("✓ merged in-00000005 into in-00000002"))
+			f.keys(":")
+			f.typeText("state in-2 eradicated")
+			f.keys("enter")
+			f.waitScreen("state", contains("✓ in-00000002 is eradicated"))
+			acts := f.fx.incidentActs()
+			want := []IncidentOp{
+				{ID: "in-00000003", Op: IncidentOpAssign},
+				{ID: "in-00000002", Op: IncidentOpSplit, Alerts: []string{"A0003"}},
+				{ID: "in-00000002", Op: IncidentOpMerge, From: "in-00000005"},
+				{ID: "in-00000002", Op: IncidentOpState, State: "eradicated"},
+			}
+			if fmt.Sprint(acts) != fmt.Sprint(want) {
+				t.Errorf("IncidentAct calls:\n got %+v\nwant %+v", acts, want)
+			}
 			f.quit()
 		}},
 		{name: "disconnected then recovers", run: func(f *flow) {

@@ -19,7 +19,7 @@ func newGlobalKeys() globalKeys {
 	return globalKeys{
 		Next:      key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next view")),
 		Prev:      key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous view")),
-		Jump:      key.NewBinding(key.WithKeys("1", "2", "3", "4", "5", "6"), key.WithHelp("1-6", "go to view")),
+		Jump:      key.NewBinding(key.WithKeys("1", "2", "3", "4", "5", "6", "7"), key.WithHelp("1-7", "go to view")),
 		Palette:   key.NewBinding(key.WithKeys(":"), key.WithHelp(":", "command")),
 		Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Quit:      key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
@@ -197,6 +197,39 @@ func (k decisionKeys) ShortHelp() []key.Binding {
 
 func (k decisionKeys) FullHelp() [][]key.Binding {
 	return [][]key.Binding{k.column(), {k.Rollback, k.Extend}}
+}
+
+// incidentKeys act on the incident open, else the one selected. Ack is K
+// as in the alerts view: k moves up everywhere. Capitals are the changes
+// that reshape incidents (merge, split).
+type incidentKeys struct {
+	navKeys
+	Open, Back, Sort, Filter                  key.Binding
+	Ack, Assign, Advance, Close, Merge, Split key.Binding
+}
+
+func newIncidentKeys() incidentKeys {
+	return incidentKeys{
+		navKeys: newNavKeys(),
+		Open:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "detail")),
+		Back:    key.NewBinding(key.WithKeys("esc", "backspace"), key.WithHelp("esc", "back")),
+		Sort:    key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "sort")),
+		Filter:  key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "open/all")),
+		Ack:     key.NewBinding(key.WithKeys("K"), key.WithHelp("K", "ack")),
+		Assign:  key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "assign to me")),
+		Advance: key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "state")),
+		Close:   key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "close")),
+		Merge:   key.NewBinding(key.WithKeys("M"), key.WithHelp("M", "merge in")),
+		Split:   key.NewBinding(key.WithKeys("S"), key.WithHelp("S", "split out")),
+	}
+}
+
+func (k incidentKeys) ShortHelp() []key.Binding {
+	return []key.Binding{k.Open, k.Back, k.Ack, k.Assign, k.Advance, k.Close, k.Filter}
+}
+
+func (k incidentKeys) FullHelp() [][]key.Binding {
+	return [][]key.Binding{k.column(), {k.Open, k.Back, k.Sort, k.Filter}, {k.Ack, k.Assign, k.Advance, k.Close, k.Merge, k.Split}}
 }
 
 type auditKeys struct {

@@ -30,6 +30,8 @@ const loadRetained = 2000
 // each Events call makes up what arrived since the start (the newest
 // loadRetained of it), and every Snapshot differs from the one before.
 type loadConsole struct {
+	// staticConsole answers the actions, which change nothing here.
+	staticConsole
 	start time.Time
 	base  Snapshot
 	mix   []engine.Event
@@ -85,18 +87,6 @@ func (c *loadConsole) Snapshot(context.Context) (Snapshot, error) {
 		s.Rates[i].PerSecond = append(r, float64(loadRate/len(s.Rates)+n%100))
 	}
 	return s, nil
-}
-
-func (*loadConsole) Approve(context.Context, string) error               { return nil }
-func (*loadConsole) Reject(context.Context, string, string) error        { return nil }
-func (*loadConsole) Rollback(context.Context, string) error              { return nil }
-func (*loadConsole) Extend(context.Context, string, time.Duration) error { return nil }
-func (*loadConsole) Ack(context.Context, string) error                   { return nil }
-func (*loadConsole) Silence(context.Context, []string, time.Duration, string) (string, error) {
-	return "s1", nil
-}
-func (*loadConsole) ApproveEdited(context.Context, string, time.Duration, []string) error {
-	return nil
 }
 
 // wire is the terminal: it notes when each frame was written.

@@ -44,36 +44,11 @@ func (m *Model) click(msg tea.MouseClickMsg) (tea.Cmd, bool) {
 	if msg.Button != tea.MouseLeft || msg.Y != 0 || m.pal.open || m.views[m.focus].Capturing() {
 		return nil, false
 	}
-	for i, span := range m.tabSpans() {
+	_, spans, _ := m.tabBar()
+	for i, span := range spans {
 		if msg.X >= span[0] && msg.X < span[1] {
 			return nil, m.setFocus(i)
 		}
 	}
 	return nil, false
-}
-
-// tabSpans are the columns [from, to) each view's tab takes on the tab bar,
-// as tabs draws it.
-func (m *Model) tabSpans() [][2]int {
-	spans := make([][2]int, len(m.views))
-	x := 0
-	for i, v := range m.views {
-		x++ // the space before each tab
-		w := displayWidth(string(rune('1'+i))+" "+v.Tab()) + 2
-		spans[i] = [2]int{x, x + w}
-		x += w
-	}
-	if title := len(tabTitle); title+x <= m.width {
-		for i := range spans {
-			spans[i][0] += title
-			spans[i][1] += title
-		}
-	} else {
-		// tabs drops the first space when the title does not fit.
-		for i := range spans {
-			spans[i][0]--
-			spans[i][1]--
-		}
-	}
-	return spans
 }

@@ -9,6 +9,8 @@ import (
 
 	"charm.land/bubbles/v2/help"
 	tea "charm.land/bubbletea/v2"
+
+	"github.com/phantomsoc/phantomsoc/engine"
 )
 
 // overview is the first screen: is the pipeline healthy, how hard are we
@@ -41,7 +43,7 @@ func (v *overview) SetSnapshot(s *Snapshot, _ time.Time) {
 func (v *overview) SetNow(time.Time) bool { return false }
 func (v *overview) KeyMap() help.KeyMap   { return v.keys }
 func (v *overview) Capturing() bool       { return false }
-func (v *overview) Tab() string           { return "Overview" }
+func (v *overview) Tab() (string, int)    { return "Overview", -1 }
 
 // twoColumns is the width from which the overview splits into two columns.
 const twoColumns = 100
@@ -124,7 +126,13 @@ func (v *overview) engine(w int) []string {
 		}
 	}
 	now := fmt.Sprintf("now: alerts %d · %s · active %d", len(s.Alerts), pending, len(s.Active))
-	return append(out, clip(now, w))
+	if s.Incidents != nil {
+		now += fmt.Sprintf(" · incidents %d open", len(s.Incidents))
+		if fresh := unacknowledged(s.Incidents); fresh > 0 {
+			now += " " + v.st.Warn.Render(fmt.Sprintf("(%d new)", fresh))
+		}
+	}
+	return append(out, pack(strings.Split(now, " · "), " · ", w)...)
 }
 
 // backpressureAt is the fill, in percent, from which a queue is marked:
@@ -316,4 +324,15 @@ func (v *overview) waiting(w, n int) []string {
 		out = append(out, clip(fmt.Sprintf("  %s %s %s", flag, fit(p.Decision.Action, 10), confirmWord(p)), w))
 	}
 	return out
+}
+
+// unacknowledged counts the incidents nobody has acknowledged yet.
+func unacknowledged(incs []engine.Incident) int {
+	n := 0
+	for i := range incs {
+		if incs[i].State == engine.IncidentNew {
+			n++
+		}
+	}
+	return n
 }

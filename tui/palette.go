@@ -68,11 +68,12 @@ const (
 	viewPending
 	viewActive
 	viewAudit
+	viewIncidents
 )
 
 // viewNames are the views' names in the palette, by index.
 func viewNames() []string {
-	return []string{"overview", "events", "alerts", "pending", "active", "audit"}
+	return []string{"overview", "events", "alerts", "pending", "active", "audit", "incidents"}
 }
 
 // paletteCommands is the palette's command table, in the order help lists
@@ -108,7 +109,7 @@ func paletteCommands() []command {
 		}
 		return out
 	}
-	return []command{
+	cmds := []command{
 		{name: "approve", args: "ID", help: "approve a pending decision (as a)", complete: pendingIDs,
 			run: func(m *Model, args []string) (tea.Cmd, error) {
 				if len(args) != 1 {
@@ -157,10 +158,20 @@ func paletteCommands() []command {
 				}
 				return cmd, err
 			}},
-		{name: "ack", args: "ID", help: "acknowledge an alert (as K, asks y/n)", complete: alertIDs,
+		{name: "ack", args: "ID", help: "acknowledge an alert or an incident (in-…) (as K, asks y/n)",
+			complete: func(m *Model, i int) []string {
+				return append(alertIDs(m, i), m.incidents.incidentIDs()...)
+			},
 			run: func(m *Model, args []string) (tea.Cmd, error) {
 				if len(args) != 1 {
 					return nil, errors.New("usage: ack ID")
+				}
+				if strings.HasPrefix(strings.ToLower(args[0]), "in-") {
+					err := m.incidents.ackID(args[0])
+					if err == nil {
+						m.setFocus(viewIncidents)
+					}
+					return nil, err
 				}
 				err := m.alerts.ackID(args[0])
 				if err == nil {
@@ -183,6 +194,9 @@ func paletteCommands() []command {
 				}
 				return cmd, err
 			}},
+	}
+	cmds = append(cmds, incidentCommands()...)
+	return append(cmds, []command{
 		{name: "view", args: "NAME|NUMBER", help: "go to a view",
 			complete: func(_ *Model, i int) []string {
 				if i != 0 {
@@ -234,7 +248,7 @@ func paletteCommands() []command {
 				}
 				return tea.Quit, nil
 			}},
-	}
+	}...)
 }
 
 // viewIndex reads a view's name (or a prefix of it) or number.

@@ -31,11 +31,11 @@ func newPending(st *Styles, call caller) *pending {
 	return &pending{st: st, keys: newPendingKeys(), call: call, prompt: newPrompt(st)}
 }
 
-func (v *pending) Tab() string {
+func (v *pending) Tab() (string, int) {
 	if v.snap == nil {
-		return "Pending"
+		return "Pending", -1
 	}
-	return fmt.Sprintf("Pending %d", len(v.snap.Pending))
+	return "Pending", len(v.snap.Pending)
 }
 
 func (v *pending) Capturing() bool       { return v.prompt.active() }

@@ -81,6 +81,13 @@ func (p *prompt) require(question, need string, run func(string) tea.Cmd) tea.Cm
 	return p.input.Focus()
 }
 
+// requireValid asks like require, vetting the text with check.
+func (p *prompt) requireValid(question, need string, check func(string) error, run func(string) tea.Cmd) tea.Cmd {
+	cmd := p.require(question, need, run)
+	p.check = check
+	return cmd
+}
+
 // prefilled asks like free, starting from value: a suggestion the analyst
 // edits rather than types. The limit grows to fit it, so a long
 // suggestion is never cut.

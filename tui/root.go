@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,8 +26,9 @@ type view interface {
 	KeyMap() help.KeyMap
 	// Capturing reports a prompt holding the keyboard.
 	Capturing() bool
-	// Tab is the view's name in the tab bar, with a count where it helps.
-	Tab() string
+	// Tab is the view's name in the tab bar and a count where it helps
+	// (-1: none).
+	Tab() (name string, count int)
 }
 
 var _ tea.Model = (*Model)(nil)
@@ -42,12 +44,13 @@ type Model struct {
 	views []view
 	focus int
 	// live is the events view, also in views: the root feeds it what
-	// each Events call returns. alerts, pending and active take the
-	// palette's commands.
-	live    *events
-	alerts  *alerts
-	pending *pending
-	active  *decisions
+	// each Events call returns. alerts, pending, active and incidents
+	// take the palette's commands; incidents also its own calls' answers.
+	live      *events
+	alerts    *alerts
+	pending   *pending
+	active    *decisions
+	incidents *incidents
 	// pal is the : command line, over whichever view is focused.
 	pal  palette
 	cmds []command
@@ -103,13 +106,15 @@ func New(c Console, opts Options) *Model {
 	m.alerts = newAlerts(m.st, call)
 	m.pending = newPending(m.st, call)
 	m.active = newDecisions(m.st, call)
+	m.incidents = newIncidents(m.st, call)
 	m.views = []view{
-		viewOverview: newOverview(m.st),
-		viewEvents:   m.live,
-		viewAlerts:   m.alerts,
-		viewPending:  m.pending,
-		viewActive:   m.active,
-		viewAudit:    newAudit(m.st),
+		viewOverview:  newOverview(m.st),
+		viewEvents:    m.live,
+		viewAlerts:    m.alerts,
+		viewPending:   m.pending,
+		viewActive:    m.active,
+		viewAudit:     newAudit(m.st),
+		viewIncidents: m.incidents,
 	}
 	m.layout()
 	return m
@@ -197,19 +202,32 @@ func (m *Model) update(msg tea.Msg) (tea.Cmd, bool) {
 		}
 		return m.tick(), changed
 	case actionMsg:
-		m.status, m.statusBad = msg.done, msg.err != nil
-		if msg.err != nil {
-			if msg.done != "" {
-				m.status = msg.done + ": " + msg.err.Error()
-			} else {
-				m.status = msg.err.Error()
-			}
-		}
+		m.report(msg)
 		return m.refresh(), true
+	case incidentActMsg:
+		m.report(msg.actionMsg)
+		return tea.Batch(m.refresh(), m.incidents.acted()), true
+	case incidentsMsg, incidentMsg:
+		// The incidents view's own calls: its answers reach it wherever
+		// the analyst has gone meanwhile.
+		_, changed := m.incidents.Update(msg)
+		return nil, changed && m.focus == viewIncidents
 	}
 	// Anything else (a text input's own messages) belongs to the focused
 	// view.
 	return m.views[m.focus].Update(msg)
+}
+
+// report puts an action's outcome on the status line.
+func (m *Model) report(msg actionMsg) {
+	m.status, m.statusBad = msg.done, msg.err != nil
+	if msg.err != nil {
+		if msg.done != "" {
+			m.status = msg.done + ": " + msg.err.Error()
+		} else {
+			m.status = msg.err.Error()
+		}
+	}
 }
 
 func (m *Model) snapshot(msg snapshotMsg) tea.Cmd {
@@ -226,14 +244,20 @@ func (m *Model) snapshot(msg snapshotMsg) tea.Cmd {
 			v.SetSnapshot(m.snap, s.Taken)
 		}
 	}
+	// What the incidents view reads beyond the snapshot it reads while
+	// it is looked at.
+	var more tea.Cmd
+	if m.focus == viewIncidents && m.snap != nil {
+		more = m.incidents.poll()
+	}
 	if m.again {
 		m.again = false
 		m.seq++
-		return m.fetch()
+		return tea.Batch(m.fetch(), more)
 	}
 	m.seq++
 	seq := m.seq
-	return tea.Tick(m.opts.Refresh, func(time.Time) tea.Msg { return pollMsg{seq: seq} })
+	return tea.Batch(tea.Tick(m.opts.Refresh, func(time.Time) tea.Msg { return pollMsg{seq: seq} }), more)
 }
 
 func (m *Model) key(msg tea.KeyPressMsg) (tea.Cmd, bool) {
@@ -359,29 +383,68 @@ func (m *Model) render() string {
 const tabTitle = "phantomsoc"
 
 // tabs is the top line: the name and the views, the focused one in
-// brackets so it reads without colour. When all six do not fit (80
-// columns), the name goes first: the views are what the line is for.
+// brackets so it reads without colour.
 func (m *Model) tabs() string {
+	cells, _, title := m.tabBar()
 	var b strings.Builder
-	w := 0
-	for i, v := range m.views {
-		label := string(rune('1'+i)) + " " + v.Tab()
-		w += 1 + displayWidth(label) + 2
-		if i == m.focus {
-			label = m.st.TabOn.Render("[" + label + "]")
-		} else {
-			label = m.st.Tab.Render(" " + label + " ")
+	if title {
+		b.WriteString(m.st.Title.Render(tabTitle))
+	}
+	for i, c := range cells {
+		if i > 0 || title {
+			b.WriteString(" ")
 		}
-		b.WriteString(" ")
-		b.WriteString(label)
+		if i == m.focus {
+			b.WriteString(m.st.TabOn.Render(c))
+		} else {
+			b.WriteString(m.st.Tab.Render(c))
+		}
 	}
-	tabs := b.String()
-	if len(tabTitle)+w <= m.width {
-		tabs = m.st.Title.Render(tabTitle) + tabs
-	} else {
-		tabs = tabs[1:]
+	return clip(b.String(), m.width)
+}
+
+// tabBar lays the tab bar out: each view's tab as drawn (the focused one
+// in brackets, the others padded to match), the columns [from, to) each
+// takes, and whether the name goes first. When the views with their
+// counts do not fit (seven in 80 columns), the tabs lose their padding
+// and all but the focused one their count: the overview has them all. The
+// name goes first only when there is room: the views are what the line
+// is for.
+func (m *Model) tabBar() (cells []string, spans [][2]int, title bool) {
+	w := 0
+	for _, compact := range []bool{false, true} {
+		cells, w = cells[:0], -1
+		for i, v := range m.views {
+			name, n := v.Tab()
+			label := string(rune('1'+i)) + " " + name
+			if n >= 0 && (!compact || i == m.focus) {
+				label += " " + strconv.Itoa(n)
+			}
+			switch {
+			case i == m.focus:
+				label = "[" + label + "]"
+			case compact:
+				label = " " + label
+			default:
+				label = " " + label + " "
+			}
+			cells = append(cells, label)
+			w += 1 + displayWidth(label)
+		}
+		if w <= m.width {
+			break
+		}
 	}
-	return clip(tabs, m.width)
+	x := 0
+	if title = len(tabTitle)+1+w <= m.width; title {
+		x = len(tabTitle) + 1
+	}
+	for _, c := range cells {
+		cw := displayWidth(c)
+		spans = append(spans, [2]int{x, x + cw})
+		x += cw + 1
+	}
+	return cells, spans, title
 }
 
 // statusLine says whether the data is live, what the console acts as, and

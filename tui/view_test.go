@@ -25,6 +25,8 @@ func press(k string) tea.KeyPressMsg {
 		return tea.KeyPressMsg{Code: tea.KeyTab, Mod: tea.ModShift}
 	case "down":
 		return tea.KeyPressMsg{Code: tea.KeyDown}
+	case "backspace":
+		return tea.KeyPressMsg{Code: tea.KeyBackspace}
 	case "ctrl+c":
 		return tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}
 	}
@@ -57,14 +59,31 @@ func pollEvents(m *Model) {
 	m.Update(m.call.events(m.live.after())())
 }
 
+// answer, among a case's keys, answers the incidents view's calls.
+const answer = "<answer>"
+
+// answerIncidents feeds the incidents view the answers to the calls it
+// has made: the list of all incidents and the open detail.
+func answerIncidents(m *Model) {
+	v := m.incidents
+	if v.all {
+		m.Update(m.call.incidents(false)())
+	}
+	if v.detailID != "" {
+		m.Update(m.call.incident(v.detailID)())
+	}
+}
+
 // screen is what the terminal would show, without colour.
 func screen(m *Model) string { return ansi.Strip(m.View().Content) }
 
 func TestViews(t *testing.T) {
 	tests := []struct {
 		name string
-		// edit changes the fixture's snapshot before the first poll.
+		// edit changes the fixture's snapshot before the first poll; fx
+		// the rest of the fixture.
 		edit func(*Snapshot)
+		fx   func(*fixture)
 		keys []string
 		text string
 		// events changes the fixture's live stream after the keys; the
@@ -136,7 +155,23 @@ func TestViews(t *testing.T) {
 		{name: "audit", keys: []string{"6"}},
 		{name: "help", keys: []string{"4", "?"}},
 		{name: "audit_broken_dry_run", edit: func(s *Snapshot) { s.AuditOK, s.DryRun = false, true }, keys: []string{"6"}},
-		{name: "empty", edit: func(s *Snapshot) { *s = Snapshot{Taken: s.Taken, Mode: "attached", Source: "/run/phantomsoc.sock"} }, keys: []string{"4"}},
+		{name: "incidents", keys: []string{"7"}},
+		{name: "incidents_help", keys: []string{"7", "?"}},
+		{name: "incidents_all", keys: []string{"7", "f", answer}},
+		{name: "incidents_by_state", keys: []string{"7", "o", "o"}},
+		{name: "incidents_empty", fx: func(fx *fixture) { fx.incs = []engine.Incident{} }, keys: []string{"7"}},
+		{name: "incidents_unreported", fx: func(fx *fixture) { fx.incs = nil }, keys: []string{"7"}},
+		{name: "incident_detail", keys: []string{"7", "j", "enter", answer}},
+		{name: "incident_detail_scrolled", keys: []string{"7", "j", "enter", answer, "j", "j", "j", "j", "j", "j"}},
+		{name: "incident_close_prompt", keys: []string{"7", "j", "enter", answer, "c"}, text: "blocked at gw1"},
+		{name: "incident_close_no_reason", keys: []string{"7", "j", "enter", answer, "c"}, text: "\r"},
+		{name: "incident_ack", keys: []string{"7", "j", "K"}},
+		{name: "incident_state_chooser", keys: []string{"7", "s"}},
+		{name: "incident_state_invalid", keys: []string{"7", "s"}, text: "\b\b\b\b\b\b\b\b\bnew\r"},
+		{name: "incident_split_prompt", keys: []string{"7", "j", "j", "S"}, text: "A0003 A0009\r"},
+		{name: "palette_incident_close_usage", keys: []string{":"}, text: "close in-4\r"},
+		{name: "empty", edit: func(s *Snapshot) { *s = Snapshot{Taken: s.Taken, Mode: "attached", Source: "/run/phantomsoc.sock"} },
+			fx: func(fx *fixture) { fx.incs = []engine.Incident{} }, keys: []string{"4"}},
 		{name: "disconnected", msgs: []tea.Msg{snapshotMsg{err: errors.New("dial unix /run/phantomsoc.sock: connection refused")}}},
 		{name: "events_disconnected", keys: []string{"2"}, msgs: []tea.Msg{eventsMsg{err: errors.New("events: dial unix /run/phantomsoc.sock: connection refused")}}},
 		{name: "action_failed", keys: []string{"4"}, msgs: []tea.Msg{actionMsg{err: errors.New("approve block 198.51.100.7: gw1: nft: permission denied")}}},
@@ -148,8 +183,15 @@ func TestViews(t *testing.T) {
 				if tc.edit != nil {
 					tc.edit(&fx.snap)
 				}
+				if tc.fx != nil {
+					tc.fx(fx)
+				}
 				m := loaded(t, fx, size[0], size[1])
 				for _, k := range tc.keys {
+					if k == answer {
+						answerIncidents(m)
+						continue
+					}
 					m.Update(press(k))
 				}
 				for _, r := range tc.text {
@@ -158,6 +200,8 @@ func TestViews(t *testing.T) {
 						m.Update(press("enter"))
 					case '\t':
 						m.Update(press("tab"))
+					case '\b':
+						m.Update(press("backspace"))
 					default:
 						m.Update(press(string(r)))
 					}

@@ -23,7 +23,9 @@ func newConsoleCmd(g *globals) *cobra.Command {
 		Short: "Open the interactive console (the default when phantomsoc runs in a terminal with no command)",
 		Long: `console shows the engine live and acts on it with single keys: overview,
 alerts, pending remediations (a approve, r reject), active decisions
-(u rollback) and the audit trail. ? shows the keys of the current view.
+(u rollback), the audit trail and incidents (K acknowledge, m assign to me,
+s move forward, c close with a reason, M merge, S split). ? shows the keys
+of the current view; every change is audited as console:USER.
 
 By default the console runs the engine itself on the configured sources
 (--demo: the bundled demo feed, always a dry run). With --attach it connects
@@ -77,8 +79,15 @@ func attachConsole(ctx context.Context, g *globals, socket string, mouse bool) e
 	if err != nil {
 		return err
 	}
-	src := &consoleSource{mode: "attached", source: socket, dryRun: st.DryRun, actor: consoleActor(),
+	return tui.Run(ctx, attachedSource(ctx, c, socket, st), consoleOptions(consoleActor(), mouse))
+}
+
+// attachedSource is the console's view of the daemon answering c on
+// socket, whose status is st.
+func attachedSource(ctx context.Context, c *control.Client, socket string, st control.Status) *consoleSource {
+	return &consoleSource{mode: "attached", source: socket, dryRun: st.DryRun, actor: consoleActor(),
 		db: remote{ctx: ctx, c: c}, enf: remoteEnforcer{c: c}, now: time.Now,
+		incidents: remoteIncidents{remote{ctx: ctx, c: c}},
 		stats: func(ctx context.Context) (engine.Stats, []engine.Queue, error) {
 			st, err := c.Status(ctx)
 			return st.Stats, st.Queues, err
@@ -92,7 +101,6 @@ func attachConsole(ctx context.Context, g *globals, socket string, mouse bool) e
 		// A daemon without routing answers these calls with an unknown
 		// call error, which the console shows.
 		router: remoteRouter{c: c}}
-	return tui.Run(ctx, src, consoleOptions(src.actor, mouse))
 }
 
 // isTerminal reports whether f is a character device: a person at a

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"math"
 	"os"
 	"slices"
 	"strings"
@@ -34,7 +35,10 @@ type consoleSource struct {
 	// deliveries counts notifications per receiver (receiverDeliveries,
 	// here or in the daemon).
 	deliveries func(ctx context.Context) ([]tui.Delivery, error)
-	now        func() time.Time
+	// incidents lists, shows and changes incidents (localIncidents here,
+	// remoteIncidents in the daemon); nil when nothing serves them.
+	incidents incidentOps
+	now       func() time.Time
 
 	mu sync.Mutex
 	// rate keeps the lines/s history the overview draws.
@@ -63,6 +67,7 @@ const (
 	snapDecisions = 500
 	snapAudit     = 100
 	snapSources   = 10
+	snapIncidents = 200
 	rateHistory   = 60
 	verifyEvery   = 30 * time.Second
 	deliverEvery  = 5 * time.Second
@@ -139,6 +144,16 @@ func (c *consoleSource) Snapshot(ctx context.Context) (tui.Snapshot, error) {
 	}
 	s.Rates = []tui.Rate{{Source: "all inputs", PerSecond: c.rate(now, s.Stats.Lines)}}
 	s.Deliveries = c.delivery(ctx, now)
+	if c.incidents != nil {
+		// Like deliveries, a daemon that cannot say (one older than the
+		// call) shows none: the rest of the snapshot is still good.
+		if incs, err := c.incidents.List(ctx, store.IncidentQuery{Open: true, Limit: snapIncidents}); err == nil {
+			if incs == nil {
+				incs = []engine.Incident{} // reported: none open
+			}
+			s.Incidents = incs
+		}
+	}
 	return s, nil
 }
 
@@ -354,6 +369,44 @@ func (c *consoleSource) Rollback(ctx context.Context, id string) error {
 	return err
 }
 
+// errNoIncidents answers incident calls when nothing serves incidents.
+var errNoIncidents = errors.New("incidents are not served here")
+
+// Incidents lists incidents, newest first.
+func (c *consoleSource) Incidents(ctx context.Context, open bool) ([]engine.Incident, error) {
+	if c.incidents == nil {
+		return nil, errNoIncidents
+	}
+	return c.incidents.List(ctx, store.IncidentQuery{Open: open, Limit: snapIncidents})
+}
+
+// Incident reads one incident with its timeline and response times, as
+// `incidents show` does.
+func (c *consoleSource) Incident(ctx context.Context, id string) (tui.IncidentDetail, error) {
+	if c.incidents == nil {
+		return tui.IncidentDetail{}, errNoIncidents
+	}
+	v, err := c.incidents.Show(ctx, id)
+	if err != nil {
+		return tui.IncidentDetail{}, err
+	}
+	return v.detail(), nil
+}
+
+// IncidentAct changes an incident as the console's actor; assigning to
+// nobody in particular assigns to the console's user.
+func (c *consoleSource) IncidentAct(ctx context.Context, op tui.IncidentOp) (engine.Incident, error) {
+	if c.incidents == nil {
+		return engine.Incident{}, errNoIncidents
+	}
+	call := incidentCall{Op: op.Op, ID: op.ID, Actor: c.actor, Time: c.now(), State: op.State, Reason: op.Reason,
+		Owner: op.Owner, Add: op.Add, Remove: op.Remove, From: op.From, Alerts: op.Alerts}
+	if call.Op == tui.IncidentOpAssign && call.Owner == "" {
+		call.Owner = strings.TrimPrefix(c.actor, "console:")
+	}
+	return c.incidents.Change(ctx, call)
+}
+
 // consoleActor names the analyst in audit records: the OS user, or the SSH
 // user and client when the console runs in an SSH session.
 func consoleActor() string {
@@ -431,4 +484,30 @@ func (r *eventRing) After(after uint64) []tui.LiveEvent {
 		out = append(out, le)
 	}
 	return out
+}
+
+// detail is the console's reading of what `incidents show` answers: the
+// incident, its timeline and its response times.
+func (v *incidentView) detail() tui.IncidentDetail {
+	at := func(t *time.Time) time.Time {
+		if t == nil {
+			return time.Time{}
+		}
+		return *t
+	}
+	dur := func(s *float64) *time.Duration {
+		if s == nil {
+			return nil
+		}
+		d := time.Duration(math.Round(*s * float64(time.Second)))
+		return &d
+	}
+	return tui.IncidentDetail{
+		Incident: engine.Incident{ID: v.ID, Title: v.Title, State: v.State, Severity: v.Severity, Risk: v.Risk, Owner: v.Owner, Tags: v.Tags,
+			Detected: v.Detected, Opened: v.Opened, Acknowledged: at(v.Acknowledged), Contained: at(v.Contained), Resolved: at(v.Resolved),
+			Closed: at(v.Closed), CloseReason: v.CloseReason, MergedInto: v.MergedInto,
+			Alerts: v.Alerts, Decisions: v.Decisions, Sources: v.Sources, Assets: v.Assets},
+		Timeline: v.Timeline,
+		Metrics:  tui.IncidentMetrics{TTD: dur(v.Metrics.TTD), TTA: dur(v.Metrics.TTA), TTC: dur(v.Metrics.TTC), TTR: dur(v.Metrics.TTR)},
+	}
 }

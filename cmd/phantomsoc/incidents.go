@@ -141,14 +141,14 @@ func serveIncidents(srv *control.Server, db *store.DB, m *incident.Manager) {
 // remoteIncidents calls the process that owns the database.
 type remoteIncidents struct{ r remote }
 
-func (r remoteIncidents) List(_ context.Context, q store.IncidentQuery) (out []engine.Incident, err error) {
-	return out, r.r.call("incidents", q, &out)
+func (r remoteIncidents) List(ctx context.Context, q store.IncidentQuery) (out []engine.Incident, err error) {
+	return out, r.r.callCtx(ctx, "incidents", q, &out)
 }
-func (r remoteIncidents) Show(_ context.Context, id string) (out incidentView, err error) {
-	return out, r.r.call("incident-show", id, &out)
+func (r remoteIncidents) Show(ctx context.Context, id string) (out incidentView, err error) {
+	return out, r.r.callCtx(ctx, "incident-show", id, &out)
 }
-func (r remoteIncidents) Change(_ context.Context, c incidentCall) (out engine.Incident, err error) {
-	return out, r.r.call("incident-change", c, &out)
+func (r remoteIncidents) Change(ctx context.Context, c incidentCall) (out engine.Incident, err error) {
+	return out, r.r.callCtx(ctx, "incident-change", c, &out)
 }
 
 // withIncidents runs fn against the owning process, else against the

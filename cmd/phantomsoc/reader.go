@@ -142,7 +142,13 @@ type remote struct {
 }
 
 func (r remote) call(name string, args, result any) error {
-	err := r.c.Call(r.ctx, name, args, result)
+	return r.callCtx(r.ctx, name, args, result)
+}
+
+// callCtx is call bounded by ctx: a console's calls each have their own
+// deadline.
+func (r remote) callCtx(ctx context.Context, name string, args, result any) error {
+	err := r.c.Call(ctx, name, args, result)
 	if errors.Is(err, control.ErrNotFound) {
 		return fmt.Errorf("%w: %v", store.ErrNotFound, err)
 	}

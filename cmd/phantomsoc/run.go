@@ -265,7 +265,7 @@ func runEngine(ctx context.Context, stdout, stderr io.Writer, g *globals, run *r
 		// The engine runs until the console quits, even after a finite
 		// feed (the demo) has ended: the analyst is still looking at it.
 		src := &consoleSource{mode: "in-process", source: dbPath, dryRun: cfg.DryRun, actor: consoleActor(),
-			db: db, enf: enf.enf, stats: func(context.Context) (engine.Stats, []engine.Queue, error) {
+			db: db, enf: enf.enf, incidents: localIncidents{db: db, m: incidents}, stats: func(context.Context) (engine.Stats, []engine.Queue, error) {
 				return e.Stats(), pbr.queues(e.Queues()), nil
 			}, now: time.Now,
 			events:     func(_ context.Context, after uint64) ([]tui.LiveEvent, error) { return ring.After(after), nil },
