@@ -28,8 +28,10 @@ type Drops struct {
 
 // Drops reads every reachable gateway back and attributes its elements'
 // counters to the active decisions that want them, by decision then
-// gateway. A gateway that cannot be read is left out; its error is
-// returned with the others' drops.
+// gateway. Each gateway also gets an entry with no Decision: its total
+// over every element phantomsoc holds there, each counted once however
+// many decisions share it. A gateway that cannot be read is left out; its
+// error is returned with the others' drops.
 func (e *Enforcer) Drops(ctx context.Context) ([]Drops, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -42,6 +44,12 @@ func (e *Enforcer) Drops(ctx context.Context) ([]Drops, error) {
 			continue
 		}
 		out = append(out, e.dropsOn(g.Name, st)...)
+		total := Drops{Gateway: g.Name}
+		for i := range st.Elements {
+			total.Packets += st.Elements[i].Counter.Packets
+			total.Bytes += st.Elements[i].Counter.Bytes
+		}
+		out = append(out, total)
 	}
 	slices.SortFunc(out, func(a, b Drops) int {
 		if c := strings.Compare(a.Decision, b.Decision); c != 0 {

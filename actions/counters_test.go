@@ -21,7 +21,7 @@ func dropsOf(t *testing.T, r *rig, id string) actions.Drops {
 			return d
 		}
 	}
-	t.Fatalf("Drops() = %+v, nothing for %s on gw1", ds, id)
+	t.Fatalf("Drops() = %+v, nothing for %q on gw1", ds, id)
 	return actions.Drops{}
 }
 
@@ -53,6 +53,9 @@ func TestDropsCountPerDecision(t *testing.T) {
 	if d.Packets < knocks || d.Bytes < knocks*40 || d.Shared || d.Missing {
 		t.Errorf("after %d refused connections: %+v, want at least %d packets of %d bytes, not shared", knocks, d, knocks, knocks*40)
 	}
+	if total := dropsOf(t, r, ""); total.Packets != d.Packets || total.Bytes != d.Bytes {
+		t.Errorf("gateway total %+v, want the one decision's %d packets", total, d.Packets)
+	}
 
 	wide, err := r.enf.Submit(ctx, actions.Request{Actor: "test", Type: engine.ActionBlock, Target: "192.0.2.8/30", TTL: time.Hour})
 	if err != nil {
@@ -62,5 +65,9 @@ func TestDropsCountPerDecision(t *testing.T) {
 		if d := dropsOf(t, r, id); !d.Shared || d.Missing {
 			t.Errorf("%s under a merged /30: %+v, want shared", id, d)
 		}
+	}
+	// The shared element counts once in the gateway's total.
+	if total, one := dropsOf(t, r, ""), dropsOf(t, r, id); total.Packets != one.Packets {
+		t.Errorf("gateway total %d packets, want the shared element's %d once", total.Packets, one.Packets)
 	}
 }

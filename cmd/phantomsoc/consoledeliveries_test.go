@@ -98,14 +98,16 @@ func TestConsoleDropCountsPerDecision(t *testing.T) {
 		{Decision: "de-1", Gateway: "gw1", Counter: actions.Counter{Packets: 7, Bytes: 420}},
 		{Decision: "de-1", Gateway: "gw2", Missing: true},
 		{Decision: "de-2", Gateway: "gw1", Counter: actions.Counter{Packets: 1, Bytes: 60}, Shared: true},
+		{Gateway: "gw1", Counter: actions.Counter{Packets: 7, Bytes: 420}}, // the gateway's total
 	}}
 	src := &consoleSource{enf: enf}
 	got := src.dropCounts(t.Context(), t0)
 	want := map[string][]tui.Drops{
 		"de-1": {{Gateway: "gw1", Packets: 7, Bytes: 420}, {Gateway: "gw2", Missing: true}},
 		"de-2": {{Gateway: "gw1", Packets: 1, Bytes: 60, Shared: true}},
+		"":     {{Gateway: "gw1", Packets: 7, Bytes: 420}},
 	}
-	if len(got) != len(want) || !slices.Equal(got["de-1"], want["de-1"]) || !slices.Equal(got["de-2"], want["de-2"]) {
+	if len(got) != len(want) || !slices.Equal(got["de-1"], want["de-1"]) || !slices.Equal(got["de-2"], want["de-2"]) || !slices.Equal(got[""], want[""]) {
 		t.Errorf("dropCounts = %+v, want %+v", got, want)
 	}
 	src.dropCounts(t.Context(), t0.Add(time.Second))

@@ -117,8 +117,12 @@ func (c *consoleSource) Snapshot(ctx context.Context) (tui.Snapshot, error) {
 		ae, be := a.Decision.Expires, b.Decision.Expires
 		return cmp.Or(cmp.Compare(boolInt(ae.IsZero()), boolInt(be.IsZero())), ae.Compare(be))
 	})
+	totals := map[string]uint64{}
+	for _, d := range drops[""] { // per gateway, every element once
+		totals[d.Gateway] = d.Packets
+	}
 	for _, h := range c.enf.Health() {
-		s.Gateways = append(s.Gateways, tui.Gateway{Name: h.Name, Up: h.Up, Intact: h.Up, Elements: h.Elements, Error: h.Error})
+		s.Gateways = append(s.Gateways, tui.Gateway{Name: h.Name, Up: h.Up, Intact: h.Up, Elements: h.Elements, Error: h.Error, Drops: totals[h.Name]})
 	}
 	recs, err := c.db.AuditTail(snapAudit)
 	if err != nil {
