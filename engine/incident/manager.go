@@ -57,6 +57,10 @@ type Manager struct {
 	open    map[string]*engine.Incident
 	index   map[matchKey][]string
 	byAlert map[string]string
+	// members caches the open incidents' lists as sets, built when an
+	// incident is first folded into and dropped when it is edited by hand,
+	// swept or reloaded.
+	members map[string]*members
 	// latest is the latest alert time seen: event time, never the clock;
 	// swept is latest at the last sweep.
 	latest, swept time.Time
@@ -84,7 +88,7 @@ func (m *Manager) load() error {
 		return fmt.Errorf("load incidents: %w", err)
 	}
 	m.seq = seq
-	m.index, m.byAlert = nil, nil
+	m.index, m.byAlert, m.members = nil, nil, nil
 	m.open = make(map[string]*engine.Incident, len(open))
 	for i := range open {
 		inc := &open[i]
@@ -128,6 +132,7 @@ func (m *Manager) sweep() {
 			continue
 		}
 		delete(m.open, id)
+		delete(m.members, id)
 		if m.index == nil {
 			continue
 		}
@@ -169,6 +174,19 @@ func (m *Manager) match(a *engine.Alert) *engine.Incident {
 		}
 	}
 	return nil
+}
+
+// membersOf returns inc's member sets, building them on first use.
+func (m *Manager) membersOf(inc *engine.Incident) *members {
+	if ms := m.members[inc.ID]; ms != nil {
+		return ms
+	}
+	if m.members == nil {
+		m.members = map[string]*members{}
+	}
+	ms := newMembers(inc)
+	m.members[inc.ID] = ms
+	return ms
 }
 
 func (m *Manager) nextID() string {
@@ -242,7 +260,7 @@ func (m *Manager) observe(c *engine.Commit) engine.IncidentChange {
 			inc = &n
 			m.open[inc.ID] = inc
 		}
-		addAlert(inc, a)
+		addAlert(inc, a, m.membersOf(inc))
 		m.indexAlert(inc, a)
 		j := touch(inc)
 		j.alerts = append(j.alerts, a.ID)
@@ -253,7 +271,7 @@ func (m *Manager) observe(c *engine.Commit) engine.IncidentChange {
 		if inc == nil {
 			continue
 		}
-		addDecision(inc, d)
+		addDecision(inc, d, m.membersOf(inc))
 		j := touch(inc)
 		j.decisions = append(j.decisions, d.ID)
 	}
@@ -357,6 +375,9 @@ func (m *Manager) edit(ctx context.Context, ids []string, fn func(incs []*engine
 		return nil, err
 	}
 	m.install(ch.Incidents)
+	for i := range ch.Incidents {
+		delete(m.members, ch.Incidents[i].ID) // edited: its lists changed
+	}
 	m.reindex()
 	return ch.Incidents, nil
 }
@@ -507,7 +528,7 @@ func (m *Manager) rebuild(inc *engine.Incident, move []string) (keep, moved engi
 				moved.Title = title(&a)
 			}
 		}
-		addAlert(dst, &a)
+		addAlert(dst, &a, nil)
 		byAlert[id] = dst
 	}
 	for _, id := range inc.Decisions {
@@ -519,7 +540,7 @@ func (m *Manager) rebuild(inc *engine.Incident, move []string) (keep, moved engi
 		if dst == nil {
 			dst = &keep
 		}
-		addDecision(dst, &d)
+		addDecision(dst, &d, nil)
 	}
 	for _, x := range []*engine.Incident{&keep, &moved} {
 		if x.Decisions == nil {
@@ -544,7 +565,7 @@ func (m *Manager) Open(ctx context.Context, op Op, a *engine.Alert, title string
 	}
 	out, err := m.edit(ctx, nil, func([]*engine.Incident) ([]engine.Incident, error) {
 		inc := newIncident(m.nextID(), a, op, title)
-		addAlert(&inc, a)
+		addAlert(&inc, a, nil)
 		return []engine.Incident{inc}, nil
 	})
 	return first(out, err)

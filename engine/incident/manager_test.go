@@ -231,6 +231,38 @@ func TestMergeAndSplit(t *testing.T) {
 	}
 }
 
+// TestMembersAfterEdits re-commits alerts and a decision already in an
+// incident, before and after a hand edit (a split) replaced its lists:
+// nothing is listed twice, and an alert split off comes back only to its
+// new incident.
+func TestMembersAfterEdits(t *testing.T) {
+	st := newMemStore()
+	m := newTestManager(t, st, Config{Window: time.Hour, MergeBy: []string{BySource}})
+	a1 := alert("al-1", 0, "ssh-bruteforce", "198.51.100.7", "web1", 5)
+	a2 := alert("al-2", time.Minute, "ssh-bruteforce", "198.51.100.7", "web1", 6)
+	feed(m, st, a1, a2, a1) // al-1 again: an updated alert
+	d := engine.Decision{ID: "de-1", AlertID: "al-1", Time: t0, State: engine.StateActive, Auto: true}
+	st.decisions[d.ID] = d
+	m.Committed(&engine.Commit{Decisions: []engine.Decision{d}})
+	m.Committed(&engine.Commit{Decisions: []engine.Decision{d}})
+	inc := st.incs["in-00000001"]
+	if !reflect.DeepEqual(inc.Alerts, []string{"al-1", "al-2"}) || !reflect.DeepEqual(inc.Decisions, []string{"de-1"}) ||
+		!reflect.DeepEqual(inc.Sources, []string{"198.51.100.7"}) {
+		t.Fatalf("after repeats: alerts %v decisions %v sources %v", inc.Alerts, inc.Decisions, inc.Sources)
+	}
+	op := Op{ID: "in-00000001", Actor: "alice", Time: t0.Add(2 * time.Minute)}
+	if _, err := m.Split(context.Background(), op, []string{"al-2"}); err != nil {
+		t.Fatal(err)
+	}
+	feed(m, st, a2, a1)
+	if kept := st.incs["in-00000001"]; !reflect.DeepEqual(kept.Alerts, []string{"al-1"}) {
+		t.Errorf("kept after the split and repeats = %v, want [al-1]", kept.Alerts)
+	}
+	if moved := st.incs["in-00000002"]; !reflect.DeepEqual(moved.Alerts, []string{"al-2"}) {
+		t.Errorf("split off after repeats = %v, want [al-2]", moved.Alerts)
+	}
+}
+
 // TestReplayDeterministic feeds the same alerts in one commit and in many,
 // and through a restart: the incidents are the same.
 func TestReplayDeterministic(t *testing.T) {

@@ -95,11 +95,49 @@ func addUnique(s []string, vs ...string) []string {
 	return s
 }
 
+// members mirrors an incident's lists as sets for the manager's hot path:
+// an incident on a busy gateway gathers thousands of alerts and sources,
+// and a linear scan for each new one made folding alerts quadratic. A nil
+// *members falls back to scanning.
+type members struct {
+	alerts, decisions, sources, campaigns, assets map[string]struct{}
+}
+
+func newMembers(inc *engine.Incident) *members {
+	set := func(list []string) map[string]struct{} {
+		m := make(map[string]struct{}, len(list))
+		for _, v := range list {
+			m[v] = struct{}{}
+		}
+		return m
+	}
+	return &members{alerts: set(inc.Alerts), decisions: set(inc.Decisions), sources: set(inc.Sources),
+		campaigns: set(inc.Campaigns), assets: set(inc.Assets)}
+}
+
+// add appends the values of vs not in set (nil: not in list) to list.
+func add(list []string, set map[string]struct{}, vs ...string) []string {
+	if set == nil {
+		return addUnique(list, vs...)
+	}
+	for _, v := range vs {
+		if _, ok := set[v]; v != "" && !ok {
+			set[v] = struct{}{}
+			list = append(list, v)
+		}
+	}
+	return list
+}
+
 // addAlert folds a into inc: its ID, risk, times and what later alerts
 // merge on. Campaign prefixes count as sources for the reader but blamed
-// addresses are what the source rule matches.
-func addAlert(inc *engine.Incident, a *engine.Alert) {
-	inc.Alerts = addUnique(inc.Alerts, a.ID)
+// addresses are what the source rule matches. ms may be nil.
+func addAlert(inc *engine.Incident, a *engine.Alert, ms *members) {
+	var mAlerts, mSources, mCampaigns, mAssets map[string]struct{}
+	if ms != nil {
+		mAlerts, mSources, mCampaigns, mAssets = ms.alerts, ms.sources, ms.campaigns, ms.assets
+	}
+	inc.Alerts = add(inc.Alerts, mAlerts, a.ID)
 	if a.Risk > inc.Risk {
 		inc.Risk = a.Risk
 		inc.Severity = engine.SeverityOf(a.Risk)
@@ -117,18 +155,22 @@ func addAlert(inc *engine.Incident, a *engine.Alert) {
 	if a.Time.After(inc.LastSeen) {
 		inc.LastSeen = a.Time
 	}
-	inc.Sources = addUnique(inc.Sources, alertValues(a, BySource)...)
+	inc.Sources = add(inc.Sources, mSources, alertValues(a, BySource)...)
 	for _, p := range a.Prefixes {
-		inc.Sources = addUnique(inc.Sources, engine.PrefixString(p))
+		inc.Sources = add(inc.Sources, mSources, engine.PrefixString(p))
 	}
-	inc.Campaigns = addUnique(inc.Campaigns, alertValues(a, ByCampaign)...)
-	inc.Assets = addUnique(inc.Assets, alertValues(a, ByAsset)...)
+	inc.Campaigns = add(inc.Campaigns, mCampaigns, alertValues(a, ByCampaign)...)
+	inc.Assets = add(inc.Assets, mAssets, alertValues(a, ByAsset)...)
 }
 
 // addDecision folds d into inc; a decision policy applied without waiting
-// for approval marks the incident contained at its time.
-func addDecision(inc *engine.Incident, d *engine.Decision) {
-	inc.Decisions = addUnique(inc.Decisions, d.ID)
+// for approval marks the incident contained at its time. ms may be nil.
+func addDecision(inc *engine.Incident, d *engine.Decision, ms *members) {
+	var set map[string]struct{}
+	if ms != nil {
+		set = ms.decisions
+	}
+	inc.Decisions = add(inc.Decisions, set, d.ID)
 	if d.State == engine.StateActive && d.Auto && (inc.Contained.IsZero() || d.Time.Before(inc.Contained)) {
 		inc.Contained = d.Time
 	}
