@@ -39,6 +39,11 @@ type Message struct {
 	Pending []engine.Decision
 	// Level is the escalation level, 1–3.
 	Level int
+	// Text is free text from a playbook step or an analyst, shown above
+	// the alerts: the default templates make it the title and the first
+	// line of the text. Empty for the router's own notifications, whose
+	// rendering it leaves unchanged.
+	Text string `json:",omitempty"`
 }
 
 // Result is what a send produced, success or not.

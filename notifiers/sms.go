@@ -34,7 +34,8 @@ type SMSConfig struct {
 	// Encoding is form (default) or json.
 	Encoding string `yaml:"encoding,omitempty" json:"encoding,omitempty"`
 	// Fields maps each gateway parameter to a text/template. Templates
-	// see the notification Data plus .Text, the short message.
+	// see the notification Data plus .Text, the short message (which
+	// starts with the message's free text; that alone is .Data.Text).
 	Fields map[string]string `yaml:"fields" json:"fields"`
 	Auth   SMSAuthConfig     `yaml:"auth,omitzero" json:"auth,omitzero"`
 	// MaxLength bounds .Text in characters; default 160 (one SMS).
@@ -123,7 +124,9 @@ type SMS struct {
 // smsData is what field templates see.
 type smsData struct {
 	Data
-	// Text is the short message, at most MaxLength characters.
+	// Text is the short message, at most MaxLength characters. It hides
+	// Data.Text, the message's free text, which the default short
+	// template puts first.
 	Text string
 }
 

@@ -35,6 +35,9 @@ type Data struct {
 	Alerts      []engine.Alert
 	Pending     []engine.Decision
 	Level       int
+	// Text is Message.Text, free text from a playbook step or an analyst;
+	// empty for the router's notifications.
+	Text string
 	// MaxRisk is the highest Risk among Alerts.
 	MaxRisk float64
 	// Title is the rendered title, for the text and HTML templates; it is
@@ -44,7 +47,7 @@ type Data struct {
 
 func newData(m *Message) Data {
 	d := Data{Key: m.Key, Status: m.Status, Receiver: m.Receiver, GroupLabels: m.GroupLabels,
-		Alerts: m.Alerts, Pending: m.Pending, Level: m.Level}
+		Alerts: m.Alerts, Pending: m.Pending, Level: m.Level, Text: m.Text}
 	for _, a := range m.Alerts {
 		d.MaxRisk = max(d.MaxRisk, a.Risk)
 	}
@@ -53,19 +56,24 @@ func newData(m *Message) Data {
 
 // Default templates. They are link-free: alert data comes from attackers'
 // log lines, so anything URL-like is defanged, and the text never carries
-// a link to click.
+// a link to click. A message's free text (a playbook step's, an
+// analyst's) may quote alert data, so it goes through lines; it is the
+// title and the first line of the text, and a message without one (or
+// with only blanks) renders as if the field did not exist.
 const (
-	defaultTitle = `[{{upper .Status}}] {{scenarios .Alerts}}` +
+	defaultTitle = `{{with lines .Text}}{{.}}{{else}}[{{upper .Status}}] {{scenarios .Alerts}}` +
 		` ({{len .Alerts}} {{plural (len .Alerts) "alert" "alerts"}}, max risk {{printf "%.1f" .MaxRisk}}` +
-		`{{if gt .Level 1}}, escalation level {{.Level}}{{end}})`
-	defaultAlertsText = `{{range limit 10 .Alerts}}- {{summary .}}
+		`{{if gt .Level 1}}, escalation level {{.Level}}{{end}}){{end}}`
+	defaultAlertsText = `{{with lines .Text}}{{.}}
+{{end}}{{range limit 10 .Alerts}}- {{summary .}}
 {{end}}{{with more 10 .Alerts}}… and {{.}} more
 {{end}}`
 	defaultText = defaultAlertsText + `{{with .Pending}}Awaiting approval:
 {{range limit 5 .}}- {{pending .}}
 {{end}}{{with more 5 .}}… and {{.}} more
 {{end}}{{end}}`
-	defaultHTML = `<h2>{{.Title}}</h2>
+	defaultHTML = `<h2>{{.Title}}</h2>{{with lines .Text}}
+<p style="white-space: pre-line">{{.}}</p>{{end}}
 <ul>{{range limit 20 .Alerts}}
 <li>{{summary .}}</li>{{end}}
 </ul>{{with more 20 .Alerts}}
@@ -75,8 +83,10 @@ const (
 <li>{{pending .}}</li>{{end}}
 </ul>{{end}}
 <p><small>phantomsoc · {{.Receiver}} · {{.Key}}</small></p>`
-	// defaultShort fits an SMS.
-	defaultShort = `{{upper .Status}} {{scenarios .Alerts}} risk {{printf "%.1f" .MaxRisk}}` +
+	// defaultShort fits an SMS; the separator after the free text stays
+	// in the GSM-7 basic alphabet, which "|" and "—" leave.
+	defaultShort = `{{with lines .Text}}{{.}} - {{end}}` +
+		`{{upper .Status}} {{scenarios .Alerts}} risk {{printf "%.1f" .MaxRisk}}` +
 		`{{with first .Alerts}} src {{source .}}{{end}}{{with .Pending}} {{len .}} pending{{end}}`
 )
 
@@ -181,6 +191,7 @@ var textFuncs = ttemplate.FuncMap{
 	"join":      func(sep string, s []string) string { return strings.Join(s, sep) },
 	"truncate":  truncate,
 	"oneline":   oneLine,
+	"lines":     lines,
 	"defang":    defang,
 	"risk":      riskString,
 	"riskLevel": riskLevel,
@@ -260,6 +271,18 @@ func oneLine(s string) string {
 		return r
 	}, s)
 	return strings.Join(strings.Fields(s), " ")
+}
+
+// lines is free text made safe to show: oneLine on each line (line
+// breaks kept, blank lines dropped), defanged.
+func lines(s string) string {
+	var out []string
+	for l := range strings.FieldsFuncSeq(s, func(r rune) bool { return r == '\n' || r == '\r' }) {
+		if l = oneLine(l); l != "" {
+			out = append(out, l)
+		}
+	}
+	return defang(strings.Join(out, "\n"))
 }
 
 var schemeRE = regexp.MustCompile(`(?i)([a-z][a-z0-9+.\-]{1,15})://`)
@@ -417,7 +440,8 @@ func scenarios(as []engine.Alert) string {
 }
 
 // sampleMessages exercise templates at construction: many alerts, a
-// campaign, pending remediations, and an empty resolved group.
+// campaign, pending remediations, an empty resolved group, and a
+// playbook's note about one alert.
 func sampleMessages() []Message {
 	t0 := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
 	alerts := []engine.Alert{
@@ -438,5 +462,8 @@ func sampleMessages() []Message {
 	return []Message{
 		{Key: "sample-firing", Status: StatusFiring, Receiver: "sample", GroupLabels: gl, Alerts: alerts, Pending: pending, Level: 2},
 		{Key: "sample-resolved", Status: StatusResolved, Receiver: "sample", GroupLabels: gl, Level: 1},
+		{Key: "sample-note", Status: StatusFiring, Receiver: "sample", Level: 2, Alerts: alerts[:1],
+			GroupLabels: map[string]string{"playbook": "ssh-brute-force", "step": "tell-soc", "message": "Blocked 198.51.100.7"},
+			Text:        "Blocked 198.51.100.7 for 4h\nsee http://runbook.example/ssh"},
 	}
 }

@@ -51,6 +51,8 @@ func TestTemplateFuncs(t *testing.T) {
 		{"truncate runes", truncate(3, "ééééé"), "éé…"},
 		{"truncate 0", truncate(0, "abc"), ""},
 		{"oneline", oneLine(" a\r\n\tb \x00c\x1b[31m "), "a b c[31m"},
+		{"lines", lines(" a\r\n\r\n\tb \x1b[31m http://x\rc "), "a\nb [31m hxxp[:]//x\nc"},
+		{"lines blank", lines(" \r\n\t"), ""},
 		{"defang http", defang("see http://evil.example/x"), "see hxxp[:]//evil.example/x"},
 		{"defang https upper", defang("HTTPS://x"), "hxxpS[:]//x"},
 		{"defang glued", defang("_http://x"), "_hxxp[:]//x"},

@@ -156,10 +156,11 @@ func (l *liveRemediator) rollback(ctx context.Context, id string) error {
 // liveNotifier queues a playbook's message in the notification outbox for
 // the named receiver, durable before it is sent and retried like the
 // router's. The message is about the alert, so it lands in the incident's
-// timeline; the playbook's text travels in the group labels (playbook,
-// step, message, incident), which a receiver's template can show
-// ({{.GroupLabels.message}}) and a webhook receives as group_labels.
-// An escalation is sent at escalation level 2.
+// timeline. The playbook's text is the message's Text, which every
+// channel's default template makes the title and the first line; it also
+// travels in the group labels (playbook, step, message, incident), for
+// routing and for a webhook's group_labels. An escalation is sent at
+// escalation level 2.
 type liveNotifier struct {
 	n  *notifying
 	db *store.DB
@@ -170,7 +171,7 @@ func (l liveNotifier) Notify(ctx context.Context, pn playbooks.Notification) err
 		return errors.New("no receivers configured: playbook notifications need a receivers: (and routing:) section")
 	}
 	m := notifiers.Message{Key: playbookNoteKey(&pn), Status: notifiers.StatusFiring, Receiver: pn.Receiver, Level: 1,
-		GroupLabels: map[string]string{"playbook": pn.Playbook, "step": pn.Step, "message": pn.Message}}
+		Text: pn.Message, GroupLabels: map[string]string{"playbook": pn.Playbook, "step": pn.Step, "message": pn.Message}}
 	if pn.IncidentID != "" {
 		m.GroupLabels["incident"] = pn.IncidentID
 	}

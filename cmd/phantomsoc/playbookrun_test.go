@@ -153,7 +153,8 @@ playbooks: {starter: true}
 	}
 
 	// The message reaches the webhook: the router's own notification of
-	// the alert comes too, so look for the playbook's.
+	// the alert comes too, so look for the playbook's. Its text is the
+	// title and the first line of the text, the alert below it.
 	deadline := time.Now().Add(10 * time.Second)
 	var got map[string]any
 	for got == nil {
@@ -162,9 +163,12 @@ playbooks: {starter: true}
 			var p struct {
 				GroupLabels map[string]string `json:"group_labels"`
 				Receiver    string            `json:"receiver"`
+				Title       string            `json:"title"`
+				Text        string            `json:"text"`
 			}
 			if json.Unmarshal([]byte(b), &p) == nil && p.GroupLabels["playbook"] == "ssh-brute-force" {
-				got = map[string]any{"receiver": p.Receiver, "step": p.GroupLabels["step"], "message": p.GroupLabels["message"]}
+				got = map[string]any{"receiver": p.Receiver, "step": p.GroupLabels["step"], "message": p.GroupLabels["message"],
+					"title": p.Title, "text": p.Text}
 			}
 		}
 		hook.mu.Unlock()
@@ -175,6 +179,11 @@ playbooks: {starter: true}
 	}
 	if got["receiver"] != "soc" || got["step"] != "tell-soc" || !strings.Contains(got["message"].(string), "Blocked 203.0.113.50 for 4h") {
 		t.Errorf("webhook got %v, want tell-soc's message to soc", got)
+	}
+	msg := got["message"].(string)
+	first, rest, _ := strings.Cut(got["text"].(string), "\n")
+	if got["title"] != msg || first != msg || !strings.Contains(rest, "from 203.0.113.50") {
+		t.Errorf("webhook title %q, text %q; want the message %q as title and first line, the alert below", got["title"], got["text"], msg)
 	}
 
 	if _, err := d.stop(); err != nil {
