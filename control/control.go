@@ -189,6 +189,16 @@ func NewClient(socket string) *Client {
 	}}
 }
 
+// WithTimeout returns a client for the same socket whose calls may take
+// up to d: a call that waits on slow work (a packet capture, a large
+// export) needs longer than NewClient's 5s. 0 leaves the bound to the
+// call's context.
+func (c *Client) WithTimeout(d time.Duration) *Client {
+	h := *c.http
+	h.Timeout = d
+	return &Client{socket: c.socket, http: &h}
+}
+
 // notListening reports that nobody accepted the connection — only then may
 // a caller fall back to opening the database itself; a connection that
 // broke after it was made is an error, not an absent owner.

@@ -1,6 +1,7 @@
 package notifiers
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
@@ -9,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"mime"
 	"net"
 	"net/mail"
 	"net/textproto"
@@ -225,24 +227,83 @@ func (e *Email) Send(ctx context.Context, m *Message) (Result, error) {
 	if err != nil {
 		return fail(e.receiver, ch, 0, 0, true, err)
 	}
+	msg, id, err := e.newMsg(m.Key, r.Title)
+	if err != nil {
+		return fail(e.receiver, ch, 0, 0, true, err)
+	}
+	msg.SetGenHeader(gomail.Header("X-Phantomsoc-Status"), m.Status)
+	msg.SetBodyString(gomail.TypeTextPlain, r.Text+"\n")
+	msg.AddAlternativeString(gomail.TypeTextHTML, r.HTML)
+	return e.transmit(ctx, msg, m.Key, id)
+}
+
+// Document is a file mailed as an attachment with a short text body: a
+// scheduled report.
+type Document struct {
+	// Key names the document for Message-ID and X-Phantomsoc-Key, as a
+	// Message's key does: the same key, the same Message-ID.
+	Key     string
+	Subject string
+	Text    string
+	// Name is the attachment's file name, ContentType its media type.
+	Name        string
+	ContentType string
+	Data        []byte
+}
+
+// SendDocument mails d to every recipient with the configured SMTP
+// settings. Result.Remote is the Message-ID.
+func (e *Email) SendDocument(ctx context.Context, d *Document) (Result, error) {
+	const ch = "email"
+	if err := checkDocument(d); err != nil {
+		return fail(e.receiver, ch, 0, 0, true, err)
+	}
+	msg, id, err := e.newMsg(d.Key, d.Subject)
+	if err != nil {
+		return fail(e.receiver, ch, 0, 0, true, err)
+	}
+	msg.SetBodyString(gomail.TypeTextPlain, d.Text+"\n")
+	msg.AttachReadSeeker(d.Name, bytes.NewReader(d.Data), gomail.WithFileContentType(gomail.ContentType(d.ContentType)))
+	return e.transmit(ctx, msg, d.Key, id)
+}
+
+// checkDocument refuses what would reach a header unchecked: the key,
+// the attachment's name and its media type.
+func checkDocument(d *Document) error {
+	if err := checkMessage(&Message{Key: d.Key, Status: StatusFiring}); err != nil {
+		return err
+	}
+	if d.Name == "" || !validHeaderValue(d.Name) || strings.ContainsAny(d.Name, "/\\\"") {
+		return fmt.Errorf("document %s: attachment name %q: want a plain file name", d.Key, d.Name)
+	}
+	if mt, _, err := mime.ParseMediaType(d.ContentType); err != nil || !strings.Contains(mt, "/") || !validHeaderValue(d.ContentType) {
+		return fmt.Errorf("document %s: content type %q: not a media type", d.Key, d.ContentType)
+	}
+	return nil
+}
+
+// newMsg starts a message with the headers every mail carries.
+func (e *Email) newMsg(key, subject string) (*gomail.Msg, string, error) {
 	msg := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
 	if err := msg.From(e.cfg.From); err != nil {
-		return fail(e.receiver, ch, 0, 0, true, fmt.Errorf("from: %w", err))
+		return nil, "", fmt.Errorf("from: %w", err)
 	}
 	if err := msg.To(e.cfg.To...); err != nil {
-		return fail(e.receiver, ch, 0, 0, true, fmt.Errorf("to: %w", err))
+		return nil, "", fmt.Errorf("to: %w", err)
 	}
-	id := MessageID(m.Key, e.domain)
-	msg.Subject(truncate(250, r.Title))
+	id := MessageID(key, e.domain)
+	msg.Subject(truncate(250, subject))
 	msg.SetMessageIDWithValue(id)
 	msg.SetDate()
 	msg.SetGenHeader(gomail.HeaderXMailer, userAgent)
-	msg.SetGenHeader(gomail.Header(HeaderKey), m.Key)
-	msg.SetGenHeader(gomail.Header("X-Phantomsoc-Status"), m.Status)
+	msg.SetGenHeader(gomail.Header(HeaderKey), key)
 	msg.SetGenHeader(gomail.Header("Auto-Submitted"), "auto-generated")
-	msg.SetBodyString(gomail.TypeTextPlain, r.Text+"\n")
-	msg.AddAlternativeString(gomail.TypeTextHTML, r.HTML)
+	return msg, id, nil
+}
 
+// transmit sends msg through the configured server.
+func (e *Email) transmit(ctx context.Context, msg *gomail.Msg, key, id string) (Result, error) {
+	const ch = "email"
 	opts := []gomail.Option{
 		gomail.WithPort(e.cfg.Port),
 		gomail.WithTimeout(e.cfg.Timeout),
@@ -282,9 +343,9 @@ func (e *Email) Send(ctx context.Context, m *Message) (Result, error) {
 	// The server took the message at the end of DATA; a failed QUIT does
 	// not undo that, and reporting it would cause a duplicate.
 	if err := client.CloseWithSMTPClient(conn); err != nil {
-		e.log.Debug("email quit failed after delivery", "key", m.Key, "err", scrub(err, e.password))
+		e.log.Debug("email quit failed after delivery", "key", key, "err", scrub(err, e.password))
 	}
-	e.log.Debug("email send", "key", m.Key, "message_id", id, "recipients", len(e.cfg.To))
+	e.log.Debug("email send", "key", key, "message_id", id, "recipients", len(e.cfg.To))
 	return Result{Status: 250, Remote: "<" + id + ">"}, nil
 }
 

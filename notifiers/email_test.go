@@ -2,172 +2,24 @@ package notifiers
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"mime"
 	"mime/multipart"
 	"net"
 	"net/mail"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/emersion/go-sasl"
-	"github.com/emersion/go-smtp"
+	"github.com/phantomsoc/phantomsoc/internal/smtptest"
 )
 
 const (
-	testSMTPUser = "alerts@example.org"
-	testSMTPPass = "smtp-pass-3c9e1b"
+	testSMTPUser = smtptest.User
+	testSMTPPass = smtptest.Pass
 )
-
-// selfSigned makes a certificate for 127.0.0.1 and writes it as a PEM CA
-// file.
-func selfSigned(t *testing.T) (tls.Certificate, string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "phantomsoc test smtp"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
-		DNSNames:              []string{"localhost"},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caFile := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, caFile
-}
-
-// mailbox is a go-smtp backend that requires AUTH PLAIN and records
-// what it accepts.
-type mailbox struct {
-	mu   sync.Mutex
-	msgs []received
-}
-
-type received struct {
-	from string
-	to   []string
-	data []byte
-	tls  bool
-	auth bool
-}
-
-func (b *mailbox) NewSession(c *smtp.Conn) (smtp.Session, error) {
-	_, isTLS := c.TLSConnectionState()
-	return &mailSession{box: b, cur: received{tls: isTLS}, conn: c}, nil
-}
-
-func (b *mailbox) all() []received {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return append([]received(nil), b.msgs...)
-}
-
-type mailSession struct {
-	box  *mailbox
-	conn *smtp.Conn
-	cur  received
-}
-
-func (s *mailSession) AuthMechanisms() []string { return []string{sasl.Plain} }
-
-func (s *mailSession) Auth(mech string) (sasl.Server, error) {
-	return sasl.NewPlainServer(func(identity, username, password string) error {
-		if username != testSMTPUser || password != testSMTPPass {
-			return smtp.ErrAuthFailed
-		}
-		s.cur.auth = true
-		return nil
-	}), nil
-}
-
-func (s *mailSession) Mail(from string, _ *smtp.MailOptions) error {
-	if !s.cur.auth {
-		return smtp.ErrAuthRequired
-	}
-	s.cur.from = from
-	return nil
-}
-
-func (s *mailSession) Rcpt(to string, _ *smtp.RcptOptions) error {
-	s.cur.to = append(s.cur.to, to)
-	return nil
-}
-
-func (s *mailSession) Data(r io.Reader) error {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	s.cur.data = b
-	// STARTTLS happens after the session began: ask the connection now.
-	_, s.cur.tls = s.conn.TLSConnectionState()
-	s.box.mu.Lock()
-	s.box.msgs = append(s.box.msgs, s.cur)
-	s.box.mu.Unlock()
-	return nil
-}
-
-func (s *mailSession) Reset()        { s.cur = received{tls: s.cur.tls, auth: s.cur.auth} }
-func (s *mailSession) Logout() error { return nil }
-
-// startSMTP serves on 127.0.0.1:0; implicit wraps the listener in TLS
-// (SMTPS), otherwise the server offers STARTTLS. AUTH is not offered
-// before TLS.
-func startSMTP(t *testing.T, cert tls.Certificate, implicit bool) (*mailbox, int) {
-	t.Helper()
-	box := &mailbox{}
-	s := smtp.NewServer(box)
-	s.Domain = "localhost"
-	s.ReadTimeout = 10 * time.Second
-	s.WriteTimeout = 10 * time.Second
-	s.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	if implicit {
-		l = tls.NewListener(l, s.TLSConfig)
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = s.Serve(l)
-	}()
-	t.Cleanup(func() {
-		_ = s.Close()
-		<-done
-	})
-	return box, port
-}
 
 func newTestEmail(t *testing.T, port int, mode, caFile string, o Options) *Email {
 	t.Helper()
@@ -209,10 +61,10 @@ func parts(t *testing.T, msg *mail.Message) map[string]string {
 }
 
 func TestEmailDelivery(t *testing.T) {
-	cert, caFile := selfSigned(t)
+	cert, caFile := smtptest.SelfSigned(t)
 	for _, mode := range []string{TLSStartTLS, TLSImplicit, TLSOpportunistic} {
 		t.Run(mode, func(t *testing.T) {
-			box, port := startSMTP(t, cert, mode == TLSImplicit)
+			box, port := smtptest.Start(t, cert, mode == TLSImplicit)
 			var logs logBuffer
 			e := newTestEmail(t, port, mode, caFile, Options{Receiver: "mail-ops", Logger: debugLogger(&logs)})
 
@@ -229,22 +81,22 @@ func TestEmailDelivery(t *testing.T) {
 			if _, err := e.Send(t.Context(), m); err != nil {
 				t.Fatalf("resend = %v", err)
 			}
-			got := box.all()
+			got := box.All()
 			if len(got) != 2 {
 				t.Fatalf("server received %d messages, want 2", len(got))
 			}
 			r := got[0]
-			if !r.tls || !r.auth {
-				t.Errorf("tls=%v auth=%v, want both", r.tls, r.auth)
+			if !r.TLS || !r.Auth {
+				t.Errorf("tls=%v auth=%v, want both", r.TLS, r.Auth)
 			}
-			if r.from != "alerts@example.org" || strings.Join(r.to, ",") != "soc@example.org,oncall@example.org" {
-				t.Errorf("envelope %s → %v", r.from, r.to)
+			if r.From != "alerts@example.org" || strings.Join(r.To, ",") != "soc@example.org,oncall@example.org" {
+				t.Errorf("envelope %s → %v", r.From, r.To)
 			}
-			msg, err := mail.ReadMessage(bytes.NewReader(r.data))
+			msg, err := mail.ReadMessage(bytes.NewReader(r.Data))
 			if err != nil {
 				t.Fatal(err)
 			}
-			msg2, _ := mail.ReadMessage(bytes.NewReader(got[1].data))
+			msg2, _ := mail.ReadMessage(bytes.NewReader(got[1].Data))
 			if id := msg.Header.Get("Message-Id"); id != wantID || msg2.Header.Get("Message-Id") != id {
 				t.Errorf("Message-ID = %q / %q, want %q both times", id, msg2.Header.Get("Message-Id"), wantID)
 			}
@@ -273,8 +125,8 @@ func TestEmailDelivery(t *testing.T) {
 }
 
 func TestEmailFailures(t *testing.T) {
-	cert, caFile := selfSigned(t)
-	box, port := startSMTP(t, cert, false)
+	cert, caFile := smtptest.SelfSigned(t)
+	box, port := smtptest.Start(t, cert, false)
 	_ = box
 
 	t.Run("wrong password is permanent", func(t *testing.T) {
@@ -330,5 +182,63 @@ func TestMessageID(t *testing.T) {
 		if got != MessageID(k, "example.org") || strings.ContainsAny(got[:strings.IndexByte(got, '@')], "<>[]@") {
 			t.Errorf("MessageID(%q) = %q", k, got)
 		}
+	}
+}
+
+func TestEmailDocument(t *testing.T) {
+	cert, caFile := smtptest.SelfSigned(t)
+	box, port := smtptest.Start(t, cert, false)
+	var logs logBuffer
+	e := newTestEmail(t, port, TLSStartTLS, caFile, Options{Receiver: "mail-ops", Logger: debugLogger(&logs)})
+	d := &Document{Key: "report-weekly-1", Subject: "phantomsoc: weekly summary", Text: "The weekly summary is attached.",
+		Name: "weekly.csv", ContentType: "text/csv; charset=utf-8", Data: []byte("section,name,value\nalerts,total,42\n")}
+	res, err := e.SendDocument(t.Context(), d)
+	if err != nil {
+		t.Fatalf("SendDocument = %v", err)
+	}
+	if want := "<" + MessageID(d.Key, "example.org") + ">"; res.Remote != want {
+		t.Errorf("Remote = %q, want %q", res.Remote, want)
+	}
+	got := box.All()
+	if len(got) != 1 || !got[0].TLS || !got[0].Auth {
+		t.Fatalf("server received %+v, want one message over TLS with auth", got)
+	}
+	h, ps := smtptest.Parts(t, got[0].Data)
+	if h.Get("X-Phantomsoc-Key") != d.Key || h.Get("Subject") != d.Subject {
+		t.Errorf("key %q, subject %q", h.Get("X-Phantomsoc-Key"), h.Get("Subject"))
+	}
+	if len(ps) != 2 {
+		t.Fatalf("parts = %+v, want text and attachment", ps)
+	}
+	if ps[0].ContentType != "text/plain" || !strings.Contains(string(ps[0].Data), d.Text) {
+		t.Errorf("body = %s %q", ps[0].ContentType, ps[0].Data)
+	}
+	if a := ps[1]; a.ContentType != "text/csv" || a.Filename != "weekly.csv" || string(a.Data) != string(d.Data) {
+		t.Errorf("attachment = %s %q %q", a.ContentType, a.Filename, a.Data)
+	}
+	noSecret(t, testSMTPPass, logs.String())
+}
+
+func TestEmailDocumentRefused(t *testing.T) {
+	e := newTestEmail(t, 1, TLSStartTLS, "", Options{Receiver: "mail-ops"})
+	ok := Document{Key: "k", Name: "r.html", ContentType: "text/html"}
+	tests := []struct {
+		name string
+		edit func(d *Document)
+	}{
+		{"no key", func(d *Document) { d.Key = "" }},
+		{"path in name", func(d *Document) { d.Name = "../r.html" }},
+		{"header in name", func(d *Document) { d.Name = "r.html\r\nBcc: x@example.org" }},
+		{"bad content type", func(d *Document) { d.ContentType = "html" }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d := ok
+			tc.edit(&d)
+			res, err := e.SendDocument(t.Context(), &d)
+			if err == nil || !res.Permanent {
+				t.Errorf("SendDocument(%+v) = %+v, %v; want a permanent refusal", d, res, err)
+			}
+		})
 	}
 }

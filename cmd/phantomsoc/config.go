@@ -67,6 +67,8 @@ type Config struct {
 	Incidents incident.Config `yaml:"incidents"`
 	// Playbooks run on committed alerts in the daemon and the console.
 	Playbooks PlaybooksConfig `yaml:"playbooks"`
+	// Reports are mailed by the daemon on a schedule.
+	Reports []ReportSchedule `yaml:"reports"`
 }
 
 // routingConfigured reports whether the config has a routing tree.
@@ -221,6 +223,9 @@ func (c *Config) Validate() error {
 		errs = append(errs, err)
 	}
 	if err := c.Playbooks.validate(c); err != nil {
+		errs = append(errs, err)
+	}
+	if err := validateReports(c.Reports, c.Receivers); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

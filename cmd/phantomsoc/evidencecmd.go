@@ -42,7 +42,12 @@ chain in the same transaction. Types: ` + strings.Join(engine.EvidenceTypes(), "
 
 Commands run with fixed argument vectors built only from validated values
 (addresses, prefixes, ports, interface and user names), locally or on an SSH
-gateway from --config; nothing typed here reaches a shell.`,
+gateway from --config; nothing typed here reaches a shell.
+
+While a daemon or console owns the database, every command goes through it:
+it collects with its own gateway connections and enricher, and a bundle
+passes through its control socket (at most 256 MiB). The collector recorded
+in the item and the audit trail is the OS user unless --actor names one.`,
 	}
 	cmd.AddCommand(newEvidenceCollectCmd(g), newEvidenceListCmd(g), newEvidenceExportCmd(g), newEvidenceVerifyCmd(g))
 	return cmd
@@ -75,7 +80,7 @@ func newEvidenceCollectCmd(g *globals) *cobra.Command {
 	fs := cmd.Flags()
 	fs.StringVar(&f.req.Incident, "incident", "", "incident ID the item belongs to")
 	fs.StringVar(&f.req.Type, "type", "", "evidence type: "+strings.Join(engine.EvidenceTypes(), ", "))
-	fs.StringVar(&f.req.Collector, "actor", os.Getenv("USER"), "who collects (recorded in the item and the audit chain)")
+	fs.StringVar(&f.req.Collector, "actor", "", "who collects (recorded in the item and the audit chain); default the OS user")
 	fs.StringVar(&f.req.Gateway, "gateway", "", "gateway from --config to run on (ruleset, connections, pcap); default this host")
 	fs.StringVar(&f.target, "source", "", "the source address or prefix (connections, pcap, enrichment)")
 	fs.StringVar(&f.req.File, "file", "", "log file (logs, auth-history)")
@@ -117,6 +122,12 @@ func (f *collectFlags) request(now time.Time) (evidence.Request, error) {
 		errs = append(errs, err)
 	}
 	r.Start, r.End, r.Duration = f.start, f.end, f.duration
+	if r.File != "" {
+		// An owning process reads the file from its own working directory.
+		if r.File, err = filepath.Abs(r.File); err != nil {
+			errs = append(errs, fmt.Errorf("--file: %w", err))
+		}
+	}
 	if f.target != "" {
 		if r.Target, err = evidence.ParseTarget(f.target); err != nil {
 			errs = append(errs, fmt.Errorf("--source: %w", err))
@@ -130,7 +141,7 @@ func (f *collectFlags) request(now time.Time) (evidence.Request, error) {
 		}
 	}
 	if r.Collector == "" {
-		r.Collector = "cli"
+		r.Collector = actor()
 	}
 	return r, errors.Join(errs...)
 }
@@ -140,23 +151,42 @@ func evidenceCollect(ctx context.Context, w io.Writer, g *globals, f *collectFla
 	if err != nil {
 		return err
 	}
-	cfg, err := loadConfig(g.config)
+	path, c, err := owner(ctx, g)
 	if err != nil {
 		return err
 	}
-	path, err := g.dbPath(cfg.DB)
+	var it engine.EvidenceItem
+	if c != nil {
+		it, err = newRemoteEvidence(ctx, c).Collect(req)
+	} else {
+		it, err = collectLocal(ctx, g, path, req)
+	}
 	if err != nil {
 		return err
+	}
+	if g.output == outputJSON {
+		return writeJSON(w, it)
+	}
+	fmt.Fprintf(w, "%s %s %d bytes from %s (audit record %d)\n%s\n", it.Type, it.ID, it.Size, it.Source, it.AuditSeq, filepath.Join(evidence.DefaultDir(path), it.ID))
+	return nil
+}
+
+// collectLocal collects req into the database at path, which no other
+// process owns, connecting the gateway it names.
+func collectLocal(ctx context.Context, g *globals, path string, req evidence.Request) (engine.EvidenceItem, error) {
+	cfg, err := loadConfig(g.config)
+	if err != nil {
+		return engine.EvidenceItem{}, err
 	}
 	logger, err := g.logger(io.Discard)
 	if err != nil {
-		return err
+		return engine.EvidenceItem{}, err
 	}
 	opts := evidence.Options{Runners: map[string]evidence.Runner{}}
 	if req.Gateway != "" {
 		run, stop, err := evidenceRunner(ctx, &cfg, req.Gateway, logger)
 		if err != nil {
-			return err
+			return engine.EvidenceItem{}, err
 		}
 		defer stop()
 		opts.Runners[req.Gateway] = run
@@ -164,7 +194,7 @@ func evidenceCollect(ctx context.Context, w io.Writer, g *globals, f *collectFla
 	if req.Type == engine.EvidenceEnrichment {
 		enr, err := enrich.New(cfg.Enrich)
 		if err != nil {
-			return fmt.Errorf("enrichment: %w", err)
+			return engine.EvidenceItem{}, fmt.Errorf("enrichment: %w", err)
 		}
 		defer enr.Close()
 		opts.Enricher = enr
@@ -174,22 +204,17 @@ func evidenceCollect(ctx context.Context, w io.Writer, g *globals, f *collectFla
 			opts.LogFile = s.Path
 		}
 	}
-	return openEvidence(path, store.Options{Logger: logger}, func(db *store.DB, blobs *evidence.Blobs) error {
+	var it engine.EvidenceItem
+	err = openEvidence(path, store.Options{Logger: logger}, func(db *store.DB, blobs *evidence.Blobs) error {
 		opts.History = db
 		c, err := evidence.New(blobs, db, opts)
 		if err != nil {
 			return err
 		}
-		it, err := c.Collect(ctx, req)
-		if err != nil {
-			return err
-		}
-		if g.output == outputJSON {
-			return writeJSON(w, it)
-		}
-		fmt.Fprintf(w, "%s %s %d bytes from %s (audit record %d)\n%s\n", it.Type, it.ID, it.Size, it.Source, it.AuditSeq, blobs.Path(it.ID))
-		return nil
+		it, err = c.Collect(ctx, req)
+		return err
 	})
+	return it, err
 }
 
 // evidenceRunner connects the named gateway of cfg for evidence commands;
@@ -250,16 +275,6 @@ func evidenceRunner(ctx context.Context, cfg *Config, name string, logger *slog.
 	}
 }
 
-// withEvidence opens the store of the flags and config read-only, and the
-// blob directory beside it.
-func withEvidence(g *globals, fn func(db *store.DB, blobs *evidence.Blobs) error) error {
-	path, err := g.resolveDB()
-	if err != nil {
-		return err
-	}
-	return openEvidence(path, store.Options{ReadOnly: true}, fn)
-}
-
 // openEvidence opens the store at path and the blob directory beside it.
 func openEvidence(path string, o store.Options, fn func(db *store.DB, blobs *evidence.Blobs) error) error {
 	db, err := openStore(path, o)
@@ -274,21 +289,6 @@ func openEvidence(path string, o store.Options, fn func(db *store.DB, blobs *evi
 	return fn(db, blobs)
 }
 
-// auditLookup reads an item's audit record from db.
-func auditLookup(db *store.DB) evidence.AuditLookup {
-	return func(seq uint64) (evidence.AuditRef, error) {
-		r, err := db.AuditRecord(seq)
-		if err != nil {
-			return evidence.AuditRef{}, err
-		}
-		d, err := store.ParseEvidenceAudit(r)
-		if err != nil {
-			return evidence.AuditRef{}, err
-		}
-		return evidence.AuditRef{Seq: r.Seq, Hash: r.Hash, SHA256: d.SHA256, Record: d.Record}, nil
-	}
-}
-
 func newEvidenceListCmd(g *globals) *cobra.Command {
 	var incident string
 	cmd := &cobra.Command{
@@ -297,16 +297,16 @@ func newEvidenceListCmd(g *globals) *cobra.Command {
 		Example: "  phantomsoc evidence list --incident in-00000001 --output json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return evidenceList(cmd.OutOrStdout(), g, incident)
+			return evidenceList(cmd.Context(), cmd.OutOrStdout(), g, incident)
 		},
 	}
 	cmd.Flags().StringVar(&incident, "incident", "", "only this incident's items")
 	return cmd
 }
 
-func evidenceList(w io.Writer, g *globals, incident string) error {
-	return withEvidence(g, func(db *store.DB, _ *evidence.Blobs) error {
-		items, err := db.Evidence(store.EvidenceQuery{Incident: incident})
+func evidenceList(ctx context.Context, w io.Writer, g *globals, incident string) error {
+	return withEvidence(ctx, g, func(ops evidenceOps) error {
+		items, err := ops.List(store.EvidenceQuery{Incident: incident})
 		if err != nil {
 			return err
 		}
@@ -335,7 +335,7 @@ func newEvidenceExportCmd(g *globals) *cobra.Command {
 		Example: "  phantomsoc evidence export in-00000001 -o in-00000001.tar.gz",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return evidenceExport(cmd.OutOrStdout(), g, args[0], out)
+			return evidenceExport(cmd.Context(), cmd.OutOrStdout(), g, args[0], out)
 		},
 	}
 	// -o names the bundle here, as it does for tar; the listing format
@@ -344,28 +344,18 @@ func newEvidenceExportCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func evidenceExport(w io.Writer, g *globals, incident, out string) error {
+func evidenceExport(ctx context.Context, w io.Writer, g *globals, incident, out string) error {
 	if out == "" || out == outputTable || out == outputJSON {
 		out = incident + "-evidence.tar.gz"
 	}
-	return withEvidence(g, func(db *store.DB, blobs *evidence.Blobs) error {
-		items, err := db.Evidence(store.EvidenceQuery{Incident: incident})
-		if err != nil {
-			return err
-		}
-		if len(items) == 0 {
-			return fmt.Errorf("incident %s has no evidence", incident)
-		}
-		m, err := evidence.NewManifest(incident, time.Now(), items, auditLookup(db))
-		if err != nil {
-			return err
-		}
+	return withEvidence(ctx, g, func(ops evidenceOps) error {
 		tmp, err := os.CreateTemp(filepath.Dir(out), ".evidence-*.tar.gz")
 		if err != nil {
 			return fmt.Errorf("export: %w", err)
 		}
 		defer os.Remove(tmp.Name())
-		if err := evidence.Export(tmp, blobs, m); err != nil {
+		n, err := ops.Export(tmp, incident)
+		if err != nil {
 			tmp.Close()
 			return err
 		}
@@ -379,7 +369,7 @@ func evidenceExport(w io.Writer, g *globals, incident, out string) error {
 		if err := os.Rename(tmp.Name(), out); err != nil {
 			return fmt.Errorf("export: %w", err)
 		}
-		fmt.Fprintf(w, "%s: %d items\n", out, len(items))
+		fmt.Fprintf(w, "%s: %d items\n", out, n)
 		return nil
 	})
 }
@@ -390,18 +380,18 @@ func newEvidenceVerifyCmd(g *globals) *cobra.Command {
 		Short: "Recompute every hash of a bundle or of an incident's stored evidence; exit 1 on any mismatch",
 		Long: `verify FILE checks an exported bundle: the manifest against its recorded hash,
 each item's custody record against its digest, and each content's SHA-256 and
-size; when the database is at hand (not owned by a running daemon) each item is
-also checked against its audit record. verify INCIDENT checks the stored items
-and their audit records, and the audit chain itself.`,
+size; when the database is at hand, or a daemon or console that owns it
+answers, each item is also checked against its audit record. verify INCIDENT
+checks the stored items and their audit records, and the audit chain itself.`,
 		Example: "  phantomsoc evidence verify in-00000001-evidence.tar.gz\n  phantomsoc evidence verify in-00000001",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return evidenceVerify(cmd.OutOrStdout(), g, args[0])
+			return evidenceVerify(cmd.Context(), cmd.OutOrStdout(), g, args[0])
 		},
 	}
 }
 
-func evidenceVerify(w io.Writer, g *globals, arg string) error {
+func evidenceVerify(ctx context.Context, w io.Writer, g *globals, arg string) error {
 	var rep evidence.Report
 	if fi, err := os.Stat(arg); err == nil && fi.Mode().IsRegular() {
 		f, err := os.Open(arg)
@@ -412,12 +402,13 @@ func evidenceVerify(w io.Writer, g *globals, arg string) error {
 		// The audit anchor is optional for a bundle: it travels to
 		// places without the database.
 		var audit evidence.AuditLookup
-		var db *store.DB
-		if path, err := g.resolveDB(); err == nil {
+		if path, c, err := owner(ctx, g); c != nil {
+			audit = newRemoteEvidence(ctx, c).Audit()
+		} else if err == nil {
 			if _, err := os.Stat(path); err == nil {
-				if db, err = store.Open(path, store.Options{ReadOnly: true}); err == nil {
+				if db, err := store.Open(path, store.Options{ReadOnly: true}); err == nil {
 					defer db.Close()
-					audit = auditLookup(db)
+					audit = localEvidence{db: db}.Audit()
 				}
 			}
 		}
@@ -425,24 +416,10 @@ func evidenceVerify(w io.Writer, g *globals, arg string) error {
 			return fmt.Errorf("%s: %w", arg, err)
 		}
 	} else {
-		err := withEvidence(g, func(db *store.DB, blobs *evidence.Blobs) error {
-			items, err := db.Evidence(store.EvidenceQuery{Incident: arg})
-			if err != nil {
-				return err
-			}
-			if len(items) == 0 {
-				return fmt.Errorf("%s: neither a bundle file nor an incident with evidence", arg)
-			}
-			rep = evidence.VerifyStored(blobs, items, auditLookup(db))
-			chain, err := db.VerifyAudit()
-			if err != nil {
-				return err
-			}
-			if !chain.OK {
-				rep.Problems = append(rep.Problems, evidence.Problem{Where: fmt.Sprintf("audit record %d", chain.FirstBroken), What: chain.Reason})
-				rep.OK = false
-			}
-			return nil
+		err := withEvidence(ctx, g, func(ops evidenceOps) error {
+			var err error
+			rep, err = ops.Verify(arg)
+			return err
 		})
 		if err != nil {
 			return err

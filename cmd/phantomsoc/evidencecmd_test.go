@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"os"
@@ -9,8 +10,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/phantomsoc/phantomsoc/control"
 	"github.com/phantomsoc/phantomsoc/engine"
 	"github.com/phantomsoc/phantomsoc/evidence"
+	"github.com/phantomsoc/phantomsoc/store"
 )
 
 func TestEvidenceCommands(t *testing.T) {
@@ -88,5 +91,91 @@ func TestEvidenceCommands(t *testing.T) {
 	// The bundle taken before the damage still verifies.
 	if _, err := run(t, "", "evidence", "verify", bundle, "--db", db); err != nil {
 		t.Errorf("verify of the earlier bundle = %v", err)
+	}
+}
+
+// TestEvidenceThroughDaemon runs every evidence command while a daemon owns
+// the database: each goes through its control socket.
+func TestEvidenceThroughDaemon(t *testing.T) {
+	_, dbPath, g, _ := daemonSetup(t, "")
+	d := startDaemon(t, g)
+	waitStatus(t, socketPath(dbPath), nil, func(s control.Status) bool { return s.Lines == 12 })
+	if db, err := store.Open(dbPath, store.Options{ReadOnly: true}); !errors.Is(err, store.ErrLocked) {
+		if err == nil {
+			db.Close()
+		}
+		t.Fatalf("store.Open while the daemon runs = %v, want ErrLocked", err)
+	}
+
+	// A relative --file: the daemon reads it from another directory.
+	dir := t.TempDir()
+	t.Chdir(dir)
+	log := "Nov 23 10:00:01 gw1 sshd[101]: Failed password for root from 192.0.2.10 port 4242 ssh2\n" +
+		"Nov 23 10:00:02 gw1 sshd[102]: Accepted publickey for admin from 198.51.100.7 port 4243 ssh2\n"
+	if err := os.WriteFile("ev.log", []byte(log), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := mustRun(t, "", "--db", dbPath, "evidence", "collect", "--incident", "in-00000001", "--type", "logs", "--file", "ev.log", "--start", "0", "-o", "json")
+	var it engine.EvidenceItem
+	if err := json.Unmarshal([]byte(out), &it); err != nil {
+		t.Fatalf("collect through the daemon: %v: %s", err, out)
+	}
+	if it.ID != evidence.Hash([]byte(log)) || it.Collector != actor() || it.AuditSeq == 0 || !strings.Contains(it.Source, filepath.Join(dir, "ev.log")) {
+		t.Errorf("collected through the daemon = %+v, want the file's hash, collector %s, an audit record, source %s", it, actor(), filepath.Join(dir, "ev.log"))
+	}
+
+	out = mustRun(t, "", "--db", dbPath, "evidence", "list", "-o", "json")
+	var listed engine.EvidenceItem
+	if err := json.Unmarshal([]byte(out), &listed); err != nil || listed.ID != it.ID || listed.AuditSeq != it.AuditSeq {
+		t.Errorf("list -o json through the daemon = %v:\n%s", err, out)
+	}
+
+	bundle := filepath.Join(dir, "bundle.tar.gz")
+	if out := mustRun(t, "", "--db", dbPath, "evidence", "export", "in-00000001", "-o", bundle); !strings.Contains(out, "1 items") {
+		t.Errorf("export through the daemon = %q", out)
+	}
+	const ok = "1 of 1 items checked against the audit chain: ok"
+	if out := mustRun(t, "", "--db", dbPath, "evidence", "verify", bundle); !strings.Contains(out, ok) {
+		t.Errorf("verify bundle through the daemon = %q, want %q", out, ok)
+	}
+	if out := mustRun(t, "", "--db", dbPath, "evidence", "verify", "in-00000001"); !strings.Contains(out, ok) {
+		t.Errorf("verify incident through the daemon = %q, want %q", out, ok)
+	}
+	if _, err := run(t, "", "--db", dbPath, "evidence", "export", "in-99999999", "-o", filepath.Join(dir, "none.tar.gz")); err == nil || !strings.Contains(err.Error(), "has no evidence") {
+		t.Errorf("export of an incident without evidence through the daemon = %v, want has no evidence", err)
+	}
+	if _, err := run(t, "", "--db", dbPath, "evidence", "collect", "--incident", "in-00000001", "--type", "ruleset", "--gateway", "nowhere"); err == nil || !strings.Contains(err.Error(), "nowhere") {
+		t.Errorf("collect on an unknown gateway through the daemon = %v, want a refusal naming it", err)
+	}
+	if _, err := d.stop(); err != nil {
+		t.Errorf("daemon shutdown: %v", err)
+	}
+}
+
+func TestExportCapped(t *testing.T) {
+	dir := t.TempDir()
+	dbPath := filepath.Join(dir, "phantomsoc.db")
+	logFile := filepath.Join(dir, "auth.log")
+	if err := os.WriteFile(logFile, []byte("Nov 23 10:00:01 gw1 sshd[101]: Failed password for root from 192.0.2.10 port 4242 ssh2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, "", "--db", dbPath, "evidence", "collect", "--incident", "in-00000001", "--type", "logs", "--file", logFile, "--start", "0")
+	err := openEvidence(dbPath, store.Options{ReadOnly: true}, func(db *store.DB, blobs *evidence.Blobs) error {
+		l := localEvidence{db: db, blobs: blobs}
+		if _, err := exportCapped(l, "in-00000001", 64); !errors.Is(err, errBundleTooLarge) {
+			t.Errorf("exportCapped(64 bytes) = %v, want errBundleTooLarge", err)
+		}
+		b, err := exportCapped(l, "in-00000001", maxControlBundle)
+		if err != nil {
+			return err
+		}
+		rep, err := evidence.VerifyBundle(bytes.NewReader(b.Bundle), l.Audit())
+		if err != nil || !rep.OK || b.Items != 1 {
+			t.Errorf("exportCapped = %d items, verify %+v, %v", b.Items, rep, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -32,18 +32,28 @@ type ReceiverConfig struct {
 
 var receiverName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)
 
+// uniqueName checks the name at field f (receivers[2]) and that seen has
+// not had it yet, and adds it.
+func uniqueName(f, name string, seen map[string]bool) error {
+	defer func() { seen[name] = true }()
+	if !receiverName.MatchString(name) {
+		return fmt.Errorf("%s.name: %q: want 1-63 of [A-Za-z0-9_.-]", f, name)
+	}
+	if seen[name] {
+		return fmt.Errorf("%s.name: %q is used twice", f, name)
+	}
+	return nil
+}
+
 // validateReceivers checks every receiver; errors start with the field path.
 func validateReceivers(rs []ReceiverConfig) error {
 	var errs []error
 	seen := map[string]bool{}
 	for i, r := range rs {
 		f := fmt.Sprintf("receivers[%d]", i)
-		if !receiverName.MatchString(r.Name) {
-			errs = append(errs, fmt.Errorf("%s.name: %q: want 1-63 of [A-Za-z0-9_.-]", f, r.Name))
-		} else if seen[r.Name] {
-			errs = append(errs, fmt.Errorf("%s.name: %q is used twice", f, r.Name))
+		if err := uniqueName(f, r.Name, seen); err != nil {
+			errs = append(errs, err)
 		}
-		seen[r.Name] = true
 		n := 0
 		check := func(field string, set bool, v interface{ Validate() error }) {
 			if !set {

@@ -211,6 +211,7 @@ func runEngine(ctx context.Context, stdout, stderr io.Writer, g *globals, run *r
 	serveEnforcer(srv, enf.enf)
 	serveIncidents(srv, db, incidents)
 	serveReports(srv, db)
+	serveEvidence(srv, &cfg, playbookDeps{db: db, enf: enf, enricher: st.enricher, dbPath: dbPath})
 	if notify != nil {
 		serveRouter(srv, notify)
 	}
@@ -241,6 +242,9 @@ func runEngine(ctx context.Context, stdout, stderr io.Writer, g *globals, run *r
 	}
 	if cfg.Retention > 0 && !run.demo {
 		wg.Go(func() { pruneEvery(ctx, db, &cfg, time.Hour, logger) })
+	}
+	if mode == "daemon" && len(cfg.Reports) > 0 && !run.demo {
+		wg.Go(func() { scheduleReports(ctx, &cfg, db, logger) })
 	}
 	enfCtx, stopEnf := context.WithCancel(context.WithoutCancel(ctx))
 	// Enforcement outlives the engine by the last commit: it stops after
