@@ -130,7 +130,7 @@ func (p *printer) Committed(c *engine.Commit) {
 			}
 		}
 		if p.playbooks != nil {
-			if p.err = p.playbooks.run(p.ctx, a, p.bw, p.json); p.err != nil {
+			if p.err = p.playbooks.run(p.ctx, a, byAlert[a.ID], p.bw, p.json); p.err != nil {
 				return
 			}
 		}

@@ -77,7 +77,8 @@ alert's event time (a wait moves that clock; nothing sleeps). Remediations
 are asked of --approve (all, none, or auto-only: approval: auto steps, and
 approval: policy steps the enforcement policy would apply unasked) and
 recorded, never applied; notifications and evidence are recorded, not sent
-or collected. Each step is a line: with --output json an object with
+or collected; incident steps act on the replay's own incidents, which each
+alert joins before its playbooks run. Each step is a line: with --output json an object with
 "kind": "step", "playbook", "alert_id", "step", "name", "step_kind",
 "time", "outcome" (ok, failed, skipped, denied, timeout), "detail" and
 "ref". A summary of the runs ends the output (on stderr with --output json).
@@ -190,7 +191,7 @@ func replayWith(ctx context.Context, w io.Writer, stdin io.Reader, g *globals, i
 	}
 	pr := &printer{w: w, json: g.output == outputJSON, dryRun: true, ctx: ctx}
 	if len(ro.playbooks) > 0 {
-		if pr.playbooks, err = newReplayPlaybooks(&cfg, ro.playbooks, ro.approve, g.config != ""); err != nil {
+		if pr.playbooks, err = newReplayPlaybooks(&cfg, ro.playbooks, ro.approve, g.config != "", incidents, db); err != nil {
 			return replayResult{}, err
 		}
 	}
@@ -199,9 +200,15 @@ func replayWith(ctx context.Context, w io.Writer, stdin io.Reader, g *globals, i
 	if len(srcs) > 1 {
 		src = ingest.NewMerge("replay", srcs...)
 	}
+	// With playbooks the printer feeds the incidents alert by alert (see
+	// replayPlaybooks.run); without, they take each commit.
+	sinks := []engine.Sink{pr, incidents}
+	if pr.playbooks != nil {
+		sinks = []engine.Sink{pr}
+	}
 	e, err := engine.New(engine.Options{
 		Sources: []engine.Source{src}, Pipeline: st.pipeline, Store: db,
-		Sinks: []engine.Sink{pr, incidents}, Queue: 2, GroupCommit: 8, CommitLines: 4096,
+		Sinks: sinks, Queue: 2, GroupCommit: 8, CommitLines: 4096,
 	})
 	if err != nil {
 		return replayResult{}, err

@@ -11,7 +11,9 @@ import (
 
 	"github.com/phantomsoc/phantomsoc/actions"
 	"github.com/phantomsoc/phantomsoc/engine"
+	"github.com/phantomsoc/phantomsoc/engine/incident"
 	"github.com/phantomsoc/phantomsoc/playbooks"
+	"github.com/phantomsoc/phantomsoc/store"
 )
 
 // replayPlaybooks runs the playbooks an alert triggers, as a replay would
@@ -24,7 +26,9 @@ type replayPlaybooks struct {
 	set   *playbooks.Set
 	exec  *playbooks.Executor
 	clock *playbooks.VirtualClock
-	inc   *replayIncidents
+	// inc is the replay's incident manager: playbooks see and change the
+	// incidents the replay builds, as live runs do.
+	inc *incident.Manager
 	// outcomes counts step records by outcome, runs the playbooks run.
 	outcomes map[string]int
 	runs     int
@@ -33,7 +37,7 @@ type replayPlaybooks struct {
 // newReplayPlaybooks loads dirs. With checkNames (a --config was given),
 // the receivers and gateways the playbooks name must be configured, as
 // `playbooks lint` checks them; the embedded defaults configure none.
-func newReplayPlaybooks(cfg *Config, dirs []string, approve string, checkNames bool) (*replayPlaybooks, error) {
+func newReplayPlaybooks(cfg *Config, dirs []string, approve string, checkNames bool, inc *incident.Manager, db *store.DB) (*replayPlaybooks, error) {
 	set, err := loadPlaybooks(dirs)
 	if err != nil {
 		return nil, fmt.Errorf("--playbooks: %w", err)
@@ -49,11 +53,10 @@ func newReplayPlaybooks(cfg *Config, dirs []string, approve string, checkNames b
 	}
 	policy := cfg.Enforcement.Options().Approval
 	ap.PolicyAuto = func(action string, risk float64) bool { return actions.NeedsApproval(policy, action, risk) == "" }
-	r := &replayPlaybooks{set: set, clock: playbooks.NewVirtualClock(time.Time{}), inc: &replayIncidents{byID: map[string]*playbooks.Incident{}},
-		outcomes: map[string]int{}}
+	r := &replayPlaybooks{set: set, clock: playbooks.NewVirtualClock(time.Time{}), inc: inc, outcomes: map[string]int{}}
 	rec := replayRecorder{}
 	r.exec, err = playbooks.NewExecutor(playbooks.Options{
-		Remediator: rec, Notifier: rec, Collector: rec, Incidents: r.inc, Approver: ap, Clock: r.clock,
+		Remediator: rec, Notifier: rec, Collector: rec, Incidents: playbookIncidents{m: inc, db: db}, Approver: ap, Clock: r.clock,
 	})
 	if err != nil {
 		return nil, err
@@ -74,9 +77,18 @@ func configuredNames(cfg *Config) playbooks.Known {
 	return k
 }
 
-// run runs a's playbooks and writes their trace to w.
-func (r *replayPlaybooks) run(ctx context.Context, a *engine.Alert, w io.Writer, asJSON bool) error {
-	inc := r.inc.ofAlert(a.ID)
+// run folds a and its decisions into the incidents, then runs a's
+// playbooks and writes their trace to w. Alert by alert, not commit by
+// commit: a playbook must see the incident as it was when its alert came,
+// whatever else the same commit held, or the trace would depend on how
+// commits were grouped.
+func (r *replayPlaybooks) run(ctx context.Context, a *engine.Alert, ds []*engine.Decision, w io.Writer, asJSON bool) error {
+	c := &engine.Commit{Alerts: []engine.Alert{*a}}
+	for _, d := range ds {
+		c.Decisions = append(c.Decisions, *d)
+	}
+	r.inc.Committed(c)
+	inc := r.incidentOf(a.ID)
 	for _, pb := range r.set.Match(a, inc) {
 		r.clock.Set(a.Time)
 		recs, err := r.exec.Run(ctx, pb, playbooks.Input{Alert: a, Incident: inc})
@@ -90,9 +102,20 @@ func (r *replayPlaybooks) run(ctx context.Context, a *engine.Alert, w io.Writer,
 				return err
 			}
 		}
-		inc = r.inc.ofAlert(a.ID) // a step may have opened one
+		inc = r.incidentOf(a.ID) // a step may have changed it
 	}
 	return nil
+}
+
+// incidentOf is the incident alertID is in, as playbooks see it; nil when
+// it is in none.
+func (r *replayPlaybooks) incidentOf(alertID string) *playbooks.Incident {
+	ei, ok := r.inc.IncidentOf(alertID)
+	if !ok {
+		return nil
+	}
+	inc := playbookIncident(&ei)
+	return &inc
 }
 
 // stepRecord is a playbook step in `replay --playbooks --output json`: the
@@ -130,7 +153,7 @@ func (r *replayPlaybooks) summary() string {
 	if len(parts) == 0 {
 		parts = []string{"no steps"}
 	}
-	return fmt.Sprintf("playbooks: %d runs, %d incidents opened; steps: %s", r.runs, len(r.inc.byID), strings.Join(parts, ", "))
+	return fmt.Sprintf("playbooks: %d runs; steps: %s", r.runs, strings.Join(parts, ", "))
 }
 
 // replayRecorder stands in for the enforcer, the notifiers and the evidence
@@ -149,56 +172,4 @@ func (replayRecorder) Notify(context.Context, playbooks.Notification) error { re
 
 func (replayRecorder) Collect(_ context.Context, r playbooks.EvidenceRequest) (string, error) {
 	return "replay:" + r.Type + "/" + r.AlertID, nil
-}
-
-// replayIncidents keeps the incidents replayed playbooks open, in memory,
-// with IDs in the order they were opened.
-type replayIncidents struct {
-	byID    map[string]*playbooks.Incident
-	byAlert map[string]string
-}
-
-func (m *replayIncidents) ofAlert(alertID string) *playbooks.Incident {
-	if inc, ok := m.byID[m.byAlert[alertID]]; ok {
-		c := *inc
-		return &c
-	}
-	return nil
-}
-
-func (m *replayIncidents) Change(_ context.Context, c playbooks.IncidentChange) (playbooks.Incident, error) {
-	if c.Op == "open" {
-		inc := &playbooks.Incident{ID: fmt.Sprintf("in-replay-%04d", len(m.byID)+1), State: "new", Severity: c.Severity, Tags: c.Tags, Alerts: 1}
-		m.byID[inc.ID] = inc
-		if m.byAlert == nil {
-			m.byAlert = map[string]string{}
-		}
-		m.byAlert[c.AlertID] = inc.ID
-		return *inc, nil
-	}
-	inc, ok := m.byID[c.ID]
-	if !ok {
-		return playbooks.Incident{}, fmt.Errorf("incident %s: not found", c.ID)
-	}
-	switch {
-	case c.Op == "close":
-		inc.State = "closed"
-	case c.State != "":
-		inc.State = c.State
-	}
-	if c.Severity != 0 {
-		inc.Severity = c.Severity
-	}
-	if len(c.Tags) > 0 {
-		inc.Tags = c.Tags
-	}
-	return *inc, nil
-}
-
-func (m *replayIncidents) Get(_ context.Context, id string) (playbooks.Incident, error) {
-	inc, ok := m.byID[id]
-	if !ok {
-		return playbooks.Incident{}, fmt.Errorf("incident %s: not found", id)
-	}
-	return *inc, nil
 }
