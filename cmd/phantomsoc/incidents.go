@@ -301,6 +301,16 @@ func (p playbookIncidents) Change(ctx context.Context, c playbooks.IncidentChang
 	return playbookIncident(&inc), err
 }
 
+// playbookIncidentOf is the incident alertID is in, as a playbook reads
+// it, without copying its lists; nil when it is in none.
+func playbookIncidentOf(m *incident.Manager, alertID string) *playbooks.Incident {
+	b, ok := m.BriefOf(alertID)
+	if !ok {
+		return nil
+	}
+	return &playbooks.Incident{ID: b.ID, State: b.State, Severity: b.Risk, Owner: b.Owner, Tags: b.Tags, Alerts: b.Alerts}
+}
+
 func playbookIncident(inc *engine.Incident) playbooks.Incident {
 	return playbooks.Incident{ID: inc.ID, State: inc.State, Severity: inc.Risk, Owner: inc.Owner, Tags: inc.Tags, Alerts: len(inc.Alerts)}
 }

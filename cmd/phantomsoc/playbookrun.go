@@ -231,13 +231,9 @@ func liveCollector(cfg *Config, d playbookDeps) (*evidence.Collector, error) {
 func (r *playbookRunner) Committed(c *engine.Commit) {
 	for i := range c.Alerts {
 		a := &c.Alerts[i]
-		var inc *playbooks.Incident
 		// The incident manager is an earlier sink: the alert is in its
 		// incident by now.
-		if ei, ok := r.inc.IncidentOf(a.ID); ok {
-			pi := playbookIncident(&ei)
-			inc = &pi
-		}
+		inc := playbookIncidentOf(r.inc, a.ID)
 		for _, pb := range r.set.Match(a, inc) {
 			select {
 			// Only a commit's indicators are reused by the engine; its

@@ -108,6 +108,9 @@ func (p *printer) Committed(c *engine.Commit) {
 		p.bw = bufio.NewWriterSize(p.w, 32<<10)
 	}
 	defer func() {
+		if p.playbooks != nil {
+			p.playbooks.flush(p.ctx)
+		}
 		if err := p.bw.Flush(); err != nil && p.err == nil {
 			p.err = err
 		}

@@ -87,7 +87,7 @@ func (r *replayPlaybooks) run(ctx context.Context, a *engine.Alert, ds []*engine
 	for _, d := range ds {
 		c.Decisions = append(c.Decisions, *d)
 	}
-	r.inc.Committed(c)
+	r.inc.Observe(c) // saved once per commit, by flush
 	inc := r.incidentOf(a.ID)
 	for _, pb := range r.set.Match(a, inc) {
 		r.clock.Set(a.Time)
@@ -107,15 +107,13 @@ func (r *replayPlaybooks) run(ctx context.Context, a *engine.Alert, ds []*engine
 	return nil
 }
 
+// flush saves the incidents of the commit the printer just wrote.
+func (r *replayPlaybooks) flush(ctx context.Context) { r.inc.Flush(ctx) }
+
 // incidentOf is the incident alertID is in, as playbooks see it; nil when
 // it is in none.
 func (r *replayPlaybooks) incidentOf(alertID string) *playbooks.Incident {
-	ei, ok := r.inc.IncidentOf(alertID)
-	if !ok {
-		return nil
-	}
-	inc := playbookIncident(&ei)
-	return &inc
+	return playbookIncidentOf(r.inc, alertID)
 }
 
 // stepRecord is a playbook step in `replay --playbooks --output json`: the

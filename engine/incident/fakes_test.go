@@ -17,6 +17,7 @@ type memStore struct {
 	decisions map[string]engine.Decision
 	audit     []engine.AuditNote
 	fail      error
+	saves     int // SaveIncidents calls that got through
 }
 
 func newMemStore() *memStore {
@@ -59,6 +60,7 @@ func (s *memStore) SaveIncidents(_ context.Context, ch *engine.IncidentChange) e
 	if s.fail != nil {
 		return s.fail
 	}
+	s.saves++
 	for i := range ch.Incidents {
 		inc := &ch.Incidents[i]
 		for j := range inc.History {

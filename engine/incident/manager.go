@@ -61,6 +61,11 @@ type Manager struct {
 	// incident is first folded into and dropped when it is edited by hand,
 	// swept or reloaded.
 	members map[string]*members
+	// pending is what Observe folded in and Flush has not saved yet: the
+	// latest copy of each incident, in first-touched order, and the notes.
+	pending      map[string]engine.Incident
+	pendingOrder []string
+	pendingNotes []engine.AuditNote
 	// latest is the latest alert time seen: event time, never the clock;
 	// swept is latest at the last sweep.
 	latest, swept time.Time
@@ -221,12 +226,55 @@ func (m *Manager) Committed(c *engine.Commit) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	ch := m.observe(c)
-	if len(ch.Incidents) == 0 {
+	m.keep(m.observe(c))
+	m.flush(context.Background())
+}
+
+// Observe folds c into the incidents in memory, as Committed does, and
+// keeps the change for Flush. A replay that runs playbooks folds alert by
+// alert, so each playbook sees its alert's incident as it was, and saves
+// once per commit.
+func (m *Manager) Observe(c *engine.Commit) {
+	if len(c.Alerts) == 0 && len(c.Decisions) == 0 {
 		return
 	}
-	if err := m.st.SaveIncidents(context.Background(), &ch); err != nil {
-		m.log.Error("save incidents; the alerts of this commit are in no incident", "err", err, "alerts", len(c.Alerts))
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.keep(m.observe(c))
+}
+
+// Flush saves what Observe kept, in one transaction.
+func (m *Manager) Flush(ctx context.Context) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.flush(ctx)
+}
+
+func (m *Manager) keep(ch engine.IncidentChange) {
+	if m.pending == nil {
+		m.pending = map[string]engine.Incident{}
+	}
+	for _, inc := range ch.Incidents {
+		if _, ok := m.pending[inc.ID]; !ok {
+			m.pendingOrder = append(m.pendingOrder, inc.ID)
+		}
+		m.pending[inc.ID] = inc
+	}
+	m.pendingNotes = append(m.pendingNotes, ch.Notes...)
+}
+
+func (m *Manager) flush(ctx context.Context) {
+	if len(m.pendingOrder) == 0 {
+		return
+	}
+	ch := engine.IncidentChange{Incidents: make([]engine.Incident, 0, len(m.pendingOrder)), Notes: m.pendingNotes}
+	for _, id := range m.pendingOrder {
+		ch.Incidents = append(ch.Incidents, m.pending[id])
+	}
+	clear(m.pending)
+	m.pendingOrder, m.pendingNotes = m.pendingOrder[:0], nil
+	if err := m.st.SaveIncidents(ctx, &ch); err != nil {
+		m.log.Error("save incidents; the alerts of this commit are in no incident", "err", err, "incidents", len(ch.Incidents))
 		if err := m.load(); err != nil {
 			m.log.Error("reload incidents", "err", err)
 		}
@@ -337,6 +385,27 @@ func (m *Manager) Get(id string) (engine.Incident, error) {
 }
 
 // IncidentOf returns the open incident alertID is in, if it is in memory.
+// Brief is what a playbook reads of an incident: no lists, which an
+// incident on a busy gateway makes long, only how many alerts it holds.
+type Brief struct {
+	ID, State, Owner string
+	Risk             float64
+	Tags             []string
+	Alerts           int
+}
+
+// BriefOf returns the brief of the open incident alertID is in, if it is
+// in memory.
+func (m *Manager) BriefOf(alertID string) (Brief, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	inc, ok := m.open[m.byAlert[alertID]]
+	if !ok {
+		return Brief{}, false
+	}
+	return Brief{ID: inc.ID, State: inc.State, Owner: inc.Owner, Risk: inc.Risk, Tags: slices.Clone(inc.Tags), Alerts: len(inc.Alerts)}, true
+}
+
 func (m *Manager) IncidentOf(alertID string) (engine.Incident, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -353,6 +422,9 @@ func (m *Manager) IncidentOf(alertID string) (engine.Incident, bool) {
 func (m *Manager) edit(ctx context.Context, ids []string, fn func(incs []*engine.Incident) ([]engine.Incident, error)) ([]engine.Incident, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	// What Observe kept goes first, so an edit neither loses it nor is
+	// overwritten by it.
+	m.flush(ctx)
 	incs := make([]engine.Incident, len(ids))
 	ptrs := make([]*engine.Incident, len(ids))
 	for i, id := range ids {

@@ -231,6 +231,48 @@ func TestMergeAndSplit(t *testing.T) {
 	}
 }
 
+// TestObserveThenFlush folds alerts without saving, edits an incident in
+// between (which saves what was folded first), and flushes: the store ends
+// with every alert and the edit, and a flush with nothing kept writes
+// nothing.
+func TestObserveThenFlush(t *testing.T) {
+	st := newMemStore()
+	m := newTestManager(t, st, Config{Window: time.Hour, MergeBy: []string{BySource}})
+	a1 := alert("al-1", 0, "ssh-bruteforce", "198.51.100.7", "web1", 5)
+	a2 := alert("al-2", time.Minute, "ssh-bruteforce", "198.51.100.7", "web1", 6)
+	a3 := alert("al-3", 2*time.Minute, "ssh-bruteforce", "198.51.100.7", "web1", 7)
+	for _, a := range []engine.Alert{a1, a2, a3} {
+		st.alerts[a.ID] = a
+	}
+	m.Observe(&engine.Commit{Alerts: []engine.Alert{a1}})
+	if len(st.incs) != 0 {
+		t.Fatalf("Observe saved %d incidents, want none before Flush", len(st.incs))
+	}
+	if b, ok := m.BriefOf("al-1"); !ok || b.ID != "in-00000001" || b.Alerts != 1 {
+		t.Fatalf("BriefOf(al-1) = %+v, %v; want in-00000001 with one alert", b, ok)
+	}
+	m.Observe(&engine.Commit{Alerts: []engine.Alert{a2}})
+	op := Op{ID: "in-00000001", Actor: "alice", Time: t0.Add(3 * time.Minute)}
+	if _, err := m.Transition(context.Background(), op, engine.IncidentAcknowledged, ""); err != nil {
+		t.Fatal(err)
+	}
+	m.Flush(context.Background()) // must not put back the copy from before the edit
+	if inc := st.incs["in-00000001"]; inc.State != engine.IncidentAcknowledged || len(inc.Alerts) != 2 {
+		t.Fatalf("after the edit and a flush: state %s, alerts %v; want acknowledged with al-1 and al-2", inc.State, inc.Alerts)
+	}
+	m.Observe(&engine.Commit{Alerts: []engine.Alert{a3}})
+	m.Flush(context.Background())
+	inc := st.incs["in-00000001"]
+	if !reflect.DeepEqual(inc.Alerts, []string{"al-1", "al-2", "al-3"}) || inc.State != engine.IncidentAcknowledged {
+		t.Errorf("saved = alerts %v state %s, want all three and acknowledged", inc.Alerts, inc.State)
+	}
+	saves := st.saves
+	m.Flush(context.Background())
+	if st.saves != saves {
+		t.Errorf("an empty Flush saved")
+	}
+}
+
 // TestMembersAfterEdits re-commits alerts and a decision already in an
 // incident, before and after a hand edit (a split) replaced its lists:
 // nothing is listed twice, and an alert split off comes back only to its
