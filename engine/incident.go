@@ -112,6 +112,12 @@ func SeverityOf(risk float64) string {
 type IncidentChange struct {
 	Incidents []Incident
 	Notes     []AuditNote
+	// Grown names the incidents whose lists (alerts, decisions, sources,
+	// assets, campaigns, history) are what was last saved with items
+	// appended: the store writes only the new items, so an incident on a
+	// busy gateway costs the same to update at its thousandth alert as at
+	// its first. The lists of every other incident are rewritten whole.
+	Grown map[string]bool
 }
 
 // Timeline entry kinds, in the order same-time entries sort.

@@ -16,8 +16,28 @@ import (
 
 // bucketIncidents holds incidents keyed by the 8-byte big-endian sequence
 // of their ID ("in-00000042" → 42): IDs are handed out in the order
-// incidents open, so the keys are time-ordered.
+// incidents open, so the keys are time-ordered. Since schema 7 the value
+// holds everything but the lists, which are in bucketIncidentMembers.
 const bucketIncidents = "incidents"
+
+// bucketIncidentMembers holds the incidents' lists, one key per item: the
+// incident's key, a list byte and the item's 4-byte big-endian position.
+// An alert joining an incident is then one small Put, however many alerts
+// the incident already holds.
+const bucketIncidentMembers = "incident_members"
+
+// The lists in bucketIncidentMembers, by their key byte.
+const (
+	listAlerts    byte = 'a'
+	listDecisions byte = 'd'
+	listSources   byte = 's'
+	listAssets    byte = 't'
+	listCampaigns byte = 'c'
+	listHistory   byte = 'h'
+)
+
+// memberKeyLen is an incident key, a list byte and a position.
+const memberKeyLen = 8 + 1 + 4
 
 // migrateV6 adds the incidents.
 func migrateV6(tx *bolt.Tx) error {
@@ -25,6 +45,176 @@ func migrateV6(tx *bolt.Tx) error {
 		return fmt.Errorf("create bucket %s: %w", bucketIncidents, err)
 	}
 	return nil
+}
+
+// migrateV7 moves the incidents' lists out of their values into
+// bucketIncidentMembers.
+func migrateV7(tx *bolt.Tx) error {
+	if _, err := tx.CreateBucketIfNotExists([]byte(bucketIncidentMembers)); err != nil {
+		return fmt.Errorf("create bucket %s: %w", bucketIncidentMembers, err)
+	}
+	b, err := bucket(tx, bucketIncidents)
+	if err != nil {
+		return err
+	}
+	var incs []engine.Incident
+	err = b.ForEach(func(k, v []byte) error {
+		var inc engine.Incident
+		if err := decode("incident", v, &inc); err != nil {
+			return fmt.Errorf("incident %x: %w", k, err)
+		}
+		incs = append(incs, inc)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for i := range incs {
+		if err := putIncident(tx, &incs[i], false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// putIncident writes inc: its value without the lists, and the lists.
+// grown says the lists are the stored ones with items appended, so only
+// the items past the stored lengths are written; otherwise, or when a
+// list is shorter than stored, every list is rewritten.
+func putIncident(tx *bolt.Tx, inc *engine.Incident, grown bool) error {
+	k, err := incidentKey(inc.ID)
+	if err != nil {
+		return err
+	}
+	b, err := bucket(tx, bucketIncidents)
+	if err != nil {
+		return err
+	}
+	mb, err := bucket(tx, bucketIncidentMembers)
+	if err != nil {
+		return err
+	}
+	head := *inc
+	head.Alerts, head.Decisions, head.Sources, head.Assets, head.Campaigns, head.History = nil, nil, nil, nil, nil, nil
+	v, err := encode(&head)
+	if err != nil {
+		return fmt.Errorf("incident %s: %w", inc.ID, err)
+	}
+	if err := b.Put(k, v); err != nil {
+		return fmt.Errorf("incident %s: %w", inc.ID, err)
+	}
+	lists := [...]struct {
+		list  byte
+		items []string
+	}{{listAlerts, inc.Alerts}, {listDecisions, inc.Decisions}, {listSources, inc.Sources}, {listAssets, inc.Assets}, {listCampaigns, inc.Campaigns}}
+	c := mb.Cursor()
+	var stored [len(lists) + 1]int
+	if grown {
+		for i, l := range lists {
+			stored[i] = storedLen(c, k, l.list)
+			grown = grown && len(l.items) >= stored[i]
+		}
+		stored[len(lists)] = storedLen(c, k, listHistory)
+		grown = grown && len(inc.History) >= stored[len(lists)]
+	}
+	if !grown {
+		if err := deleteMembers(c, k); err != nil {
+			return fmt.Errorf("incident %s: %w", inc.ID, err)
+		}
+		stored = [len(lists) + 1]int{}
+	}
+	for i, l := range lists {
+		for j := stored[i]; j < len(l.items); j++ {
+			if err := mb.Put(memberKey(k, l.list, j), []byte(l.items[j])); err != nil {
+				return fmt.Errorf("incident %s: %w", inc.ID, err)
+			}
+		}
+	}
+	for j := stored[len(lists)]; j < len(inc.History); j++ {
+		v, err := encode(&inc.History[j])
+		if err != nil {
+			return fmt.Errorf("incident %s: history %d: %w", inc.ID, j, err)
+		}
+		if err := mb.Put(memberKey(k, listHistory, j), v); err != nil {
+			return fmt.Errorf("incident %s: %w", inc.ID, err)
+		}
+	}
+	return nil
+}
+
+func memberKey(inc []byte, list byte, pos int) []byte {
+	k := make([]byte, memberKeyLen)
+	copy(k, inc)
+	k[8] = list
+	binary.BigEndian.PutUint32(k[9:], uint32(pos))
+	return k
+}
+
+// storedLen returns how many items incident k's list holds: positions run
+// from 0 without gaps, so it is one past the last one's.
+func storedLen(c *bolt.Cursor, k []byte, list byte) int {
+	last, _ := c.Seek(append(slices.Clip(k), list+1))
+	if last == nil {
+		last, _ = c.Last()
+	} else {
+		last, _ = c.Prev()
+	}
+	if len(last) != memberKeyLen || !bytes.Equal(last[:8], k) || last[8] != list {
+		return 0
+	}
+	return int(binary.BigEndian.Uint32(last[9:])) + 1
+}
+
+// deleteMembers deletes every list item of incident k.
+func deleteMembers(c *bolt.Cursor, k []byte) error {
+	for key, _ := c.Seek(k); key != nil && bytes.HasPrefix(key, k); key, _ = c.Seek(k) {
+		if err := c.Delete(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readIncident decodes the incident stored under k as v, with its lists.
+// Alerts, Decisions, Sources and Assets are never nil, so they print as
+// [] rather than null.
+func readIncident(tx *bolt.Tx, k, v []byte) (engine.Incident, error) {
+	var inc engine.Incident
+	if err := decode("incident", v, &inc); err != nil {
+		return inc, fmt.Errorf("incident %x: %w", k, err)
+	}
+	mb, err := bucket(tx, bucketIncidentMembers)
+	if err != nil {
+		return inc, err
+	}
+	inc.Alerts, inc.Decisions, inc.Sources, inc.Assets = []string{}, []string{}, []string{}, []string{}
+	c := mb.Cursor()
+	for key, val := c.Seek(k); key != nil && bytes.HasPrefix(key, k); key, val = c.Next() {
+		if len(key) != memberKeyLen {
+			return inc, fmt.Errorf("incident %s: %w: member key %x", inc.ID, ErrCorrupt, key)
+		}
+		switch key[8] {
+		case listAlerts:
+			inc.Alerts = append(inc.Alerts, string(val))
+		case listDecisions:
+			inc.Decisions = append(inc.Decisions, string(val))
+		case listSources:
+			inc.Sources = append(inc.Sources, string(val))
+		case listAssets:
+			inc.Assets = append(inc.Assets, string(val))
+		case listCampaigns:
+			inc.Campaigns = append(inc.Campaigns, string(val))
+		case listHistory:
+			var h engine.IncidentEntry
+			if err := decode("incident history", val, &h); err != nil {
+				return inc, fmt.Errorf("incident %s: %w", inc.ID, err)
+			}
+			inc.History = append(inc.History, h)
+		default:
+			return inc, fmt.Errorf("incident %s: %w: member key %x", inc.ID, ErrCorrupt, key)
+		}
+	}
+	return inc, nil
 }
 
 // incidentKey returns the key of incident id.
@@ -65,9 +255,9 @@ func (db *DB) Incidents(q IncidentQuery) ([]engine.Incident, error) {
 			first, next = c.First, c.Next
 		}
 		for k, v := first(); k != nil; k, v = next() {
-			var inc engine.Incident
-			if err := decode("incident", v, &inc); err != nil {
-				return fmt.Errorf("incident %x: %w", k, err)
+			inc, err := readIncident(tx, k, v)
+			if err != nil {
+				return err
 			}
 			if q.match(&inc) {
 				out = append(out, inc)
@@ -97,7 +287,8 @@ func (db *DB) Incident(id string) (engine.Incident, error) {
 		if v == nil {
 			return fmt.Errorf("incident %s: %w", id, ErrNotFound)
 		}
-		return decode("incident", v, &inc)
+		inc, err = readIncident(tx, k, v)
+		return err
 	})
 	return inc, err
 }
@@ -119,9 +310,9 @@ func (db *DB) LoadIncidents() (open []engine.Incident, last uint64, err error) {
 			if bytes.Contains(v, []byte(`"state":"closed"`)) {
 				return nil
 			}
-			var inc engine.Incident
-			if err := decode("incident", v, &inc); err != nil {
-				return fmt.Errorf("incident %x: %w", k, err)
+			inc, err := readIncident(tx, k, v)
+			if err != nil {
+				return err
 			}
 			if inc.IsOpen() {
 				open = append(open, inc)
@@ -140,20 +331,12 @@ func (db *DB) SaveIncidents(ctx context.Context, ch *engine.IncidentChange) erro
 		return fmt.Errorf("save incidents: %w", err)
 	}
 	return db.update("save incidents", func(tx *bolt.Tx) error {
-		b, err := bucket(tx, bucketIncidents)
-		if err != nil {
-			return err
-		}
 		w, err := newAuditWriter(tx)
 		if err != nil {
 			return err
 		}
 		for i := range ch.Incidents {
 			inc := &ch.Incidents[i]
-			k, err := incidentKey(inc.ID)
-			if err != nil {
-				return err
-			}
 			if engine.IncidentStateRank(inc.State) < 0 {
 				return fmt.Errorf("incident %s: unknown state %q", inc.ID, inc.State)
 			}
@@ -172,12 +355,8 @@ func (db *DB) SaveIncidents(ctx context.Context, ch *engine.IncidentChange) erro
 				}
 				h.Audit = rec.Seq
 			}
-			v, err := encode(inc)
-			if err != nil {
-				return fmt.Errorf("incident %s: %w", inc.ID, err)
-			}
-			if err := b.Put(k, v); err != nil {
-				return fmt.Errorf("incident %s: %w", inc.ID, err)
+			if err := putIncident(tx, inc, ch.Grown[inc.ID]); err != nil {
+				return err
 			}
 		}
 		if err := db.addNotes(w, ch.Notes); err != nil {

@@ -1,10 +1,14 @@
 package store
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/phantomsoc/phantomsoc/engine"
 )
@@ -92,5 +96,92 @@ func TestSaveIncidentsRefusesBadState(t *testing.T) {
 	}
 	if rep, _ := db.VerifyAudit(); rep.Records != 0 {
 		t.Errorf("a refused save left %d audit records", rep.Records)
+	}
+}
+
+// TestIncidentListsGrowAndRewrite saves an incident's lists as grown
+// (only the new items are written) and as rewritten (a split shrinks
+// them), and reads back exactly what was saved each time.
+func TestIncidentListsGrowAndRewrite(t *testing.T) {
+	db := openTest(t)
+	inc := sampleIncident(1, engine.IncidentNew)
+	save := func(inc engine.Incident, grown bool) engine.Incident {
+		t.Helper()
+		ch := engine.IncidentChange{Incidents: []engine.Incident{inc}}
+		if grown {
+			ch.Grown = map[string]bool{inc.ID: true}
+		}
+		if err := db.SaveIncidents(t.Context(), &ch); err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.Incident(inc.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := ch.Incidents[0]; !reflect.DeepEqual(got, want) {
+			t.Fatalf("read back\n%+v\nwant\n%+v", got, want)
+		}
+		return got
+	}
+	inc = save(inc, true)
+	for i := 2; i <= 300; i++ {
+		inc.Alerts = append(inc.Alerts, fmt.Sprintf("al-%08d", i))
+		inc.Decisions = append(inc.Decisions, fmt.Sprintf("de-%08d", i))
+		inc.Sources = append(inc.Sources, fmt.Sprintf("198.51.100.%d", i%250))
+		if i%100 == 0 {
+			inc.Campaigns = append(inc.Campaigns, fmt.Sprintf("ssh-distributed|%d", i))
+			inc.History = append(inc.History, engine.IncidentEntry{Time: testClock(), Actor: "cli:alice", Action: "updated", Detail: "+tag"})
+		}
+	}
+	inc = save(inc, true)
+	// A split leaves shorter lists, in another order: marked grown by
+	// mistake, it is still rewritten because a list shrank.
+	keep := inc
+	keep.Alerts = []string{"al-00000300", "al-00000001"}
+	keep.Decisions = []string{}
+	keep.Sources = []string{"198.51.100.50"}
+	keep.Campaigns = nil
+	save(keep, true)
+	// Not grown: same lengths but other items are rewritten too.
+	other := keep
+	other.Alerts = []string{"al-00000007", "al-00000008"}
+	other.Sources = []string{"203.0.113.9"}
+	save(other, false)
+}
+
+// TestIncidentMigrationMovesLists writes an incident as schema 6 did
+// (lists inside the value) and checks schema 7 reads it back whole.
+func TestIncidentMigrationMovesLists(t *testing.T) {
+	path := testPath(t)
+	db := openAt(t, path, Options{migrations: shippedMigrations()[:6]})
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	want := sampleIncident(3, engine.IncidentAcknowledged)
+	want.Alerts = append(want.Alerts, "al-00000002")
+	want.Campaigns = []string{"ssh-distributed|web1"}
+	boltEdit(t, path, func(tx *bolt.Tx) error {
+		v, err := encode(&want)
+		if err != nil {
+			return err
+		}
+		return tx.Bucket([]byte(bucketIncidents)).Put(u64(3), v)
+	})
+	db = openAt(t, path, Options{})
+	got, err := db.Incident(want.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("after migrating\n%+v\nwant\n%+v", got, want)
+	}
+	err = db.view("raw", func(tx *bolt.Tx) error {
+		if v := tx.Bucket([]byte(bucketIncidents)).Get(u64(3)); bytes.Contains(v, []byte("al-00000002")) {
+			t.Errorf("the migrated value still holds the lists: %s", v)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -29,6 +29,7 @@ func shippedMigrations() []migration {
 		{version: 4, name: "pending notification index", up: migrateV4},
 		{version: 5, name: "keyed component state", up: migrateV5},
 		{version: 6, name: "incidents", up: migrateV6},
+		{version: 7, name: "incident lists one key per item", up: migrateV7},
 	}
 }
 

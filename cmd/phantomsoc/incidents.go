@@ -274,8 +274,8 @@ type playbookIncidents struct {
 }
 
 func (p playbookIncidents) Get(_ context.Context, id string) (playbooks.Incident, error) {
-	inc, err := p.m.Get(id)
-	return playbookIncident(&inc), err
+	b, err := p.m.Brief(id)
+	return playbookBrief(b), err
 }
 
 func (p playbookIncidents) Change(ctx context.Context, c playbooks.IncidentChange) (playbooks.Incident, error) {
@@ -308,7 +308,12 @@ func playbookIncidentOf(m *incident.Manager, alertID string) *playbooks.Incident
 	if !ok {
 		return nil
 	}
-	return &playbooks.Incident{ID: b.ID, State: b.State, Severity: b.Risk, Owner: b.Owner, Tags: b.Tags, Alerts: b.Alerts}
+	inc := playbookBrief(b)
+	return &inc
+}
+
+func playbookBrief(b incident.Brief) playbooks.Incident {
+	return playbooks.Incident{ID: b.ID, State: b.State, Severity: b.Risk, Owner: b.Owner, Tags: b.Tags, Alerts: b.Alerts}
 }
 
 func playbookIncident(inc *engine.Incident) playbooks.Incident {

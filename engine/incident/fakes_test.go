@@ -60,6 +60,12 @@ func (s *memStore) SaveIncidents(_ context.Context, ch *engine.IncidentChange) e
 	if s.fail != nil {
 		return s.fail
 	}
+	for i := range ch.Incidents {
+		inc := &ch.Incidents[i]
+		if old, ok := s.incs[inc.ID]; ok && ch.Grown[inc.ID] && !grownFrom(&old, inc) {
+			return fmt.Errorf("incident %s saved as grown, but its lists are not the stored ones with items appended", inc.ID)
+		}
+	}
 	s.saves++
 	for i := range ch.Incidents {
 		inc := &ch.Incidents[i]

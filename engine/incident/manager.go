@@ -267,9 +267,11 @@ func (m *Manager) flush(ctx context.Context) {
 	if len(m.pendingOrder) == 0 {
 		return
 	}
-	ch := engine.IncidentChange{Incidents: make([]engine.Incident, 0, len(m.pendingOrder)), Notes: m.pendingNotes}
+	ch := engine.IncidentChange{Incidents: make([]engine.Incident, 0, len(m.pendingOrder)), Notes: m.pendingNotes,
+		Grown: make(map[string]bool, len(m.pendingOrder))}
 	for _, id := range m.pendingOrder {
 		ch.Incidents = append(ch.Incidents, m.pending[id])
+		ch.Grown[id] = true // folding alerts only appends
 	}
 	clear(m.pending)
 	m.pendingOrder, m.pendingNotes = m.pendingOrder[:0], nil
@@ -403,7 +405,25 @@ func (m *Manager) BriefOf(alertID string) (Brief, bool) {
 	if !ok {
 		return Brief{}, false
 	}
-	return Brief{ID: inc.ID, State: inc.State, Owner: inc.Owner, Risk: inc.Risk, Tags: slices.Clone(inc.Tags), Alerts: len(inc.Alerts)}, true
+	return briefOf(inc), true
+}
+
+// Brief returns the brief of incident id, from memory or the store.
+func (m *Manager) Brief(id string) (Brief, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if inc, ok := m.open[id]; ok {
+		return briefOf(inc), nil
+	}
+	inc, err := m.get(id)
+	if err != nil {
+		return Brief{}, err
+	}
+	return briefOf(&inc), nil
+}
+
+func briefOf(inc *engine.Incident) Brief {
+	return Brief{ID: inc.ID, State: inc.State, Owner: inc.Owner, Risk: inc.Risk, Tags: slices.Clone(inc.Tags), Alerts: len(inc.Alerts)}
 }
 
 func (m *Manager) IncidentOf(alertID string) (engine.Incident, bool) {
@@ -427,31 +447,66 @@ func (m *Manager) edit(ctx context.Context, ids []string, fn func(incs []*engine
 	m.flush(ctx)
 	incs := make([]engine.Incident, len(ids))
 	ptrs := make([]*engine.Incident, len(ids))
+	before := make([]engine.Incident, len(ids)) // fn changes copies only
 	for i, id := range ids {
 		var err error
 		if incs[i], err = m.get(id); err != nil {
 			return nil, err
 		}
 		ptrs[i] = &incs[i]
+		if inc, ok := m.open[id]; ok {
+			before[i] = *inc
+		} else {
+			before[i] = clone(&incs[i])
+		}
 	}
 	created, err := fn(ptrs)
 	if err != nil {
 		return nil, err
 	}
-	ch := engine.IncidentChange{}
-	for _, p := range ptrs {
+	ch := engine.IncidentChange{Grown: map[string]bool{}}
+	// Most edits (a state, an owner, a tag) leave an incident's members
+	// as they were: its member sets and the merge index stay valid, and
+	// rebuilding them for every open incident made each playbook step on
+	// a busy gateway cost as much as the gateway's whole history.
+	same := len(created) == 0
+	for i, p := range ptrs {
 		ch.Incidents = append(ch.Incidents, *p)
+		if grownFrom(&before[i], p) {
+			ch.Grown[p.ID] = true
+		}
+		same = same && sameMembers(&before[i], p) && p.IsOpen()
 	}
 	ch.Incidents = append(ch.Incidents, created...)
 	if err := m.st.SaveIncidents(ctx, &ch); err != nil {
 		return nil, err
 	}
 	m.install(ch.Incidents)
-	for i := range ch.Incidents {
-		delete(m.members, ch.Incidents[i].ID) // edited: its lists changed
+	if !same {
+		for i := range ch.Incidents {
+			delete(m.members, ch.Incidents[i].ID) // edited: its lists changed
+		}
+		m.reindex()
 	}
-	m.reindex()
 	return ch.Incidents, nil
+}
+
+// grownFrom reports whether after's lists are before's with items
+// appended, so the store may write only the new ones.
+func grownFrom(before, after *engine.Incident) bool {
+	prefix := func(old, cur []string) bool { return len(cur) >= len(old) && slices.Equal(old, cur[:len(old)]) }
+	return prefix(before.Alerts, after.Alerts) && prefix(before.Decisions, after.Decisions) &&
+		prefix(before.Sources, after.Sources) && prefix(before.Assets, after.Assets) &&
+		prefix(before.Campaigns, after.Campaigns) && len(after.History) >= len(before.History) &&
+		slices.Equal(before.History, after.History[:len(before.History)])
+}
+
+// sameMembers reports whether an edit left what the manager indexes as it
+// was.
+func sameMembers(before, after *engine.Incident) bool {
+	return len(before.Alerts) == len(after.Alerts) && len(before.Decisions) == len(after.Decisions) &&
+		len(before.Sources) == len(after.Sources) && len(before.Assets) == len(after.Assets) &&
+		len(before.Campaigns) == len(after.Campaigns) && grownFrom(before, after)
 }
 
 // Op is an analyst's (or a playbook's) action on one incident.
@@ -671,6 +726,10 @@ func (m *Manager) Backfill(ctx context.Context, alerts []engine.Alert, decisions
 		}
 		m.mu.Lock()
 		ch := m.observe(c)
+		ch.Grown = make(map[string]bool, len(ch.Incidents))
+		for i := range ch.Incidents {
+			ch.Grown[ch.Incidents[i].ID] = true
+		}
 		err := m.st.SaveIncidents(ctx, &ch)
 		if err == nil {
 			m.install(ch.Incidents)

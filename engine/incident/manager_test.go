@@ -355,3 +355,39 @@ func TestConfigValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestEditsKeepTheMergeIndex edits an incident in ways that leave its
+// members alone (the manager then keeps its index and member sets) and one
+// that closes it: later alerts from the same source join the edited
+// incident, and after the close a new one.
+func TestEditsKeepTheMergeIndex(t *testing.T) {
+	st := newMemStore()
+	m := newTestManager(t, st, Config{Window: time.Hour, MergeBy: []string{BySource}})
+	feed(m, st, alert("al-1", 0, "ssh-bruteforce", "198.51.100.7", "web1", 5))
+	ctx := context.Background()
+	op := Op{ID: "in-00000001", Actor: "alice", Time: t0.Add(time.Minute)}
+	if _, err := m.Update(ctx, op, []string{"triage"}, nil, 9, "looked at"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Assign(ctx, op, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Transition(ctx, op, engine.IncidentAcknowledged, ""); err != nil {
+		t.Fatal(err)
+	}
+	feed(m, st, alert("al-2", 2*time.Minute, "ssh-bruteforce", "198.51.100.7", "web1", 5), alert("al-1", 0, "ssh-bruteforce", "198.51.100.7", "web1", 5))
+	inc := st.incs["in-00000001"]
+	if !reflect.DeepEqual(inc.Alerts, []string{"al-1", "al-2"}) || inc.Risk != 9 || inc.Owner != "alice" || len(inc.History) != 4 {
+		t.Fatalf("after edits and alerts: %+v", inc)
+	}
+	if _, err := m.Transition(ctx, op, engine.IncidentClosed, "false positive"); err != nil {
+		t.Fatal(err)
+	}
+	feed(m, st, alert("al-3", 3*time.Minute, "ssh-bruteforce", "198.51.100.7", "web1", 5))
+	if got := grouping(st)["al-3"]; got != "in-00000002" {
+		t.Errorf("al-3 after the close joined %s, want a new in-00000002", got)
+	}
+	if inc := st.incs["in-00000001"]; len(inc.Alerts) != 2 {
+		t.Errorf("the closed incident gained alerts: %v", inc.Alerts)
+	}
+}
