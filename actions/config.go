@@ -34,6 +34,11 @@ type Config struct {
 	// "198.51.100.53 udp/53".
 	QuarantineAllow []string        `yaml:"quarantine_allow"`
 	Gateways        []GatewayConfig `yaml:"gateways"`
+	// RulesetEvidence records phantomsoc's table on a gateway before and
+	// after every action there, as evidence of the decision's incident.
+	// Each action then reads the table twice: leave it off where the
+	// sets hold tens of thousands of elements.
+	RulesetEvidence bool `yaml:"ruleset_evidence"`
 }
 
 // ApprovalConfig is Approval in YAML.

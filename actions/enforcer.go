@@ -63,6 +63,17 @@ type Options struct {
 	ReadBackLimit int
 	Now           func() time.Time
 	Logger        *slog.Logger
+	// Snapshots, when set, records each gateway's ruleset around every
+	// batch a plan applies there.
+	Snapshots Snapshotter
+}
+
+// Snapshotter records a gateway's ruleset before and after an apply, as
+// evidence of what the action changed. It runs apply exactly once and
+// returns apply's error; its own failures are its to report, never the
+// action's.
+type Snapshotter interface {
+	Bracket(ctx context.Context, gateway, actor string, ds []*engine.Decision, apply func(context.Context) error) error
 }
 
 // Defaults.
@@ -427,7 +438,7 @@ func (e *Enforcer) plan(ctx context.Context, changed []*engine.Decision, actor s
 			fmt.Fprintf(e.opts.DryRunOut, "# gateway %s: dry run, nothing applied\n%s", st.g.Name, RenderBatch(st.do))
 			continue
 		}
-		if err := st.g.Backend.Apply(ctx, st.do); err != nil {
+		if err := e.apply(ctx, st.g, actor, st.ids, changed, st.do); err != nil {
 			failed = fmt.Errorf("gateway %s: %w", st.g.Name, err)
 			st.g.down, st.g.lastErr, st.g.genOK = true, err, false
 			break
@@ -487,6 +498,21 @@ func (e *Enforcer) plan(ctx context.Context, changed []*engine.Decision, actor s
 		return errors.Join(failed, fmt.Errorf("record enforcement: %w", err))
 	}
 	return failed
+}
+
+// apply writes b to g, between ruleset snapshots when they are wanted.
+func (e *Enforcer) apply(ctx context.Context, g *gateway, actor string, ids []string, changed []*engine.Decision, b Batch) error {
+	do := func(ctx context.Context) error { return g.Backend.Apply(ctx, b) }
+	if e.opts.Snapshots == nil {
+		return do(ctx)
+	}
+	ds := make([]*engine.Decision, 0, len(ids))
+	for _, id := range ids {
+		if d := e.find(id, changed); d != nil {
+			ds = append(ds, d)
+		}
+	}
+	return e.opts.Snapshots.Bracket(ctx, g.Name, actor, ds, do)
 }
 
 // know reads g's elements once, so a plan's undo restores what was there.

@@ -3,6 +3,7 @@ package actions_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"path/filepath"
@@ -643,5 +644,67 @@ func TestApproveEditedNarrowsAndShortens(t *testing.T) {
 	}
 	if !found {
 		t.Error("the approval's audit record does not show what was edited")
+	}
+}
+
+// snapshots reads a gateway's sets around each apply through the backend,
+// as the evidence collector reads its ruleset.
+type snapshots struct {
+	b     *netlink.Backend
+	calls []string // "actor gateway decisions: before→after block4 elements"
+}
+
+func (s *snapshots) Bracket(ctx context.Context, gateway, actor string, ds []*engine.Decision, apply func(context.Context) error) error {
+	count := func() int {
+		st, err := s.b.List(ctx)
+		if err != nil {
+			return -1
+		}
+		n := 0
+		for _, el := range st.Elements {
+			if el.Set == "block4" {
+				n++
+			}
+		}
+		return n
+	}
+	var ids []string
+	for _, d := range ds {
+		ids = append(ids, d.ID)
+	}
+	before := count()
+	err := apply(ctx)
+	s.calls = append(s.calls, fmt.Sprintf("%s %s %s: %d→%d", actor, gateway, strings.Join(ids, ","), before, count()))
+	return err
+}
+
+// TestSnapshotsBracketEveryApply checks the enforcer hands each batch it
+// applies to the snapshotter, with the decisions and the actor, and that
+// nothing is applied around it.
+func TestSnapshotsBracketEveryApply(t *testing.T) {
+	tp := nstest.New(t)
+	b := openBackend(t, tp.Gateway)
+	snap := &snapshots{b: b}
+	db := openDB(t)
+	enf, err := actions.New(actions.Options{Snapshots: snap}, []actions.Gateway{{Name: "gw1", Backend: b}}, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	if err := enf.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	enf.Reconcile(ctx)
+	res, err := enf.Submit(ctx, actions.Request{Actor: "cli:alice", Type: engine.ActionBlock, Target: nstest.Attacker2, TTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := enf.Rollback(ctx, res.Decision.ID, "cli:bob"); err != nil {
+		t.Fatal(err)
+	}
+	id := res.Decision.ID
+	want := []string{"cli:alice gw1 " + id + ": 0→1", "cli:bob gw1 " + id + ": 1→0"}
+	if strings.Join(snap.calls, "\n") != strings.Join(want, "\n") {
+		t.Errorf("snapshots =\n%s\nwant\n%s", strings.Join(snap.calls, "\n"), strings.Join(want, "\n"))
 	}
 }

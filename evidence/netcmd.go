@@ -53,20 +53,41 @@ func (c *Collector) ruleset(ctx context.Context, r Request) (capture, error) {
 	return capture{content: out, source: name, meta: meta}, nil
 }
 
-// Bracket records gateway's ruleset before and after apply runs, for the
-// enforcer or a playbook: the pair shows exactly what the action changed.
-// ref names the action (a decision or plan ID). A failed apply still gets
-// its after snapshot; its error is returned with the items.
-func (c *Collector) Bracket(ctx context.Context, r Request, apply func(ctx context.Context) error) (before, after Item, err error) {
+// Bracket records gateway r.Gateway's ruleset before and after apply
+// runs, for the enforcer: the pair shows exactly what the action changed.
+// r.Ref names the action (a decision ID). Each snapshot is read once and
+// stored as an item of r.Incident and of every incident in also (the
+// same blob). apply runs exactly once, even when a snapshot fails: its
+// error comes back as applyErr and the snapshots' own as err, so a caller
+// never takes one for the other. before and after are r.Incident's items.
+func (c *Collector) Bracket(ctx context.Context, r Request, also []string, apply func(ctx context.Context) error) (before, after Item, applyErr, err error) {
 	r.Type = engine.EvidenceRuleset
-	r.Phase = "before"
-	if before, err = c.Collect(ctx, r); err != nil {
-		return before, after, err
+	snap := func(phase string) (Item, error) {
+		if r.Collector == "" {
+			return Item{}, invalid("collector (the actor) is required")
+		}
+		r.Phase = phase
+		collected := c.o.Now().UTC()
+		cp, err := c.ruleset(ctx, r)
+		if err != nil {
+			return Item{}, fmt.Errorf("collect ruleset %s: %w", phase, err)
+		}
+		var first Item
+		for i, inc := range append([]string{r.Incident}, also...) {
+			it, err := c.store(ctx, Item{Type: r.Type, Incident: inc, Source: cp.source, Collected: collected, Collector: r.Collector, Meta: cp.meta}, cp.content)
+			if err != nil {
+				return first, fmt.Errorf("store ruleset %s: %w", phase, err)
+			}
+			if i == 0 {
+				first = it
+			}
+		}
+		return first, nil
 	}
-	applyErr := apply(ctx)
-	r.Phase = "after"
-	after, err = c.Collect(ctx, r)
-	return before, after, errors.Join(applyErr, err)
+	before, berr := snap("before")
+	applyErr = apply(ctx)
+	after, aerr := snap("after")
+	return before, after, applyErr, errors.Join(berr, aerr)
 }
 
 func (c *Collector) connections(ctx context.Context, r Request) (capture, error) {

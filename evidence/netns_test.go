@@ -15,6 +15,7 @@ import (
 
 	"github.com/phantomsoc/phantomsoc/engine"
 	"github.com/phantomsoc/phantomsoc/internal/nstest"
+	"github.com/phantomsoc/phantomsoc/store"
 )
 
 // nsEnv is a topology whose gateway namespace is the runner "gw".
@@ -41,12 +42,22 @@ func TestRulesetBeforeAfter(t *testing.T) {
 	tp, e := nsEnv(t, "nft")
 	mustExec(t, tp, tp.Gateway, "nft", "add table inet phantomsoc; add set inet phantomsoc block4 { type ipv4_addr; }")
 	r := Request{Gateway: "gw", Incident: "in-00000001", Collector: "engine", Ref: "dc-00000001"}
-	before, after, err := e.c.Bracket(t.Context(), r, func(context.Context) error {
+	before, after, applyErr, err := e.c.Bracket(t.Context(), r, []string{"in-00000002"}, func(context.Context) error {
 		_, err := tp.Exec(tp.Gateway, "nft", "add element inet phantomsoc block4 { "+nstest.Attacker+" }")
 		return err
 	})
-	if err != nil {
-		t.Fatalf("Bracket: %v", err)
+	if applyErr != nil || err != nil {
+		t.Fatalf("Bracket: apply %v, snapshots %v", applyErr, err)
+	}
+	for _, inc := range []string{"in-00000001", "in-00000002"} {
+		items, err := e.db.Evidence(store.EvidenceQuery{Incident: inc})
+		ids := map[string]bool{}
+		for _, it := range items {
+			ids[it.ID] = true
+		}
+		if err != nil || len(items) != 2 || !ids[before.ID] || !ids[after.ID] {
+			t.Errorf("evidence of %s = %+v, %v; want both snapshots", inc, items, err)
+		}
 	}
 	if before.ID == after.ID || before.Meta["phase"] != "before" || after.Meta["phase"] != "after" || after.Meta["ref"] != "dc-00000001" ||
 		after.Meta["command"] != "nft -j list table inet phantomsoc" || after.Source != "gw" {

@@ -71,11 +71,11 @@ func TestEvidenceOverSSH(t *testing.T) {
 	}
 
 	req := evidence.Request{Gateway: "edge1", Incident: "in-00000001", Collector: "engine", Ref: "dc-00000001"}
-	before, after, err := c.Bracket(ctx, req, func(ctx context.Context) error {
+	before, after, applyErr, err := c.Bracket(ctx, req, nil, func(ctx context.Context) error {
 		return g.Apply(ctx, actions.Batch{Add: []actions.Element{blockElem(nstest.Attacker2, time.Hour)}})
 	})
-	if err != nil {
-		t.Fatalf("Bracket: %v", err)
+	if applyErr != nil || err != nil {
+		t.Fatalf("Bracket: apply %v, snapshots %v", applyErr, err)
 	}
 	if bytes.Contains(read(before), []byte(nstest.Attacker2)) || !bytes.Contains(read(after), []byte(nstest.Attacker2)) {
 		t.Errorf("the before/after rulesets do not show %s being added", nstest.Attacker2)

@@ -13,6 +13,8 @@ import (
 	"github.com/phantomsoc/phantomsoc/actions"
 	"github.com/phantomsoc/phantomsoc/actions/netlink"
 	"github.com/phantomsoc/phantomsoc/actions/sshgw"
+	"github.com/phantomsoc/phantomsoc/engine/incident"
+	"github.com/phantomsoc/phantomsoc/evidence"
 	"github.com/phantomsoc/phantomsoc/store"
 )
 
@@ -22,6 +24,9 @@ type enforcement struct {
 	enf     *actions.Enforcer
 	ssh     []*sshgw.Gateway
 	closers []io.Closer
+	// rulesets is set when enforcement.ruleset_evidence asks for the
+	// table around every action; recordRulesets completes it.
+	rulesets *rulesetEvidence
 }
 
 var _ actions.Journal = (*store.DB)(nil)
@@ -46,6 +51,10 @@ func buildEnforcement(cfg *Config, db *store.DB, dryRun bool, dryOut io.Writer, 
 		opts.Guard.Protected = append(opts.Guard.Protected, actions.Protected{Prefix: p.Prefix, Why: p.Why})
 	}
 	out := &enforcement{}
+	if ec.RulesetEvidence && !dryRun {
+		out.rulesets = &rulesetEvidence{log: logger.With("component", "enforce")}
+		opts.Snapshots = out.rulesets
+	}
 	var gws []actions.Gateway
 	for _, gc := range ec.Gateways {
 		gw := actions.Gateway{Name: gc.Name, Shield: ec.ManagementShield(gc)}
@@ -83,6 +92,17 @@ func buildEnforcement(cfg *Config, db *store.DB, dryRun bool, dryOut io.Writer, 
 		return nil, err
 	}
 	return out, nil
+}
+
+// recordRulesets starts the ruleset snapshots around actions, when the
+// config asks for them: col reads the gateways, inc (nil outside the
+// daemon) names the incident of each decision.
+func (e *enforcement) recordRulesets(col *evidence.Collector, inc *incident.Manager) {
+	if e.rulesets == nil {
+		return
+	}
+	e.rulesets.inc.Store(inc)
+	e.rulesets.col.Store(col)
 }
 
 func sshPort(addr string) uint16 {

@@ -35,6 +35,7 @@ sources:
   - {name: auth, type: file, path: %s}
 enforcement:
   reconcile_every: 1s
+  ruleset_evidence: true
   management: [%s]
   gateways:
     - {name: gw, type: local, netns: %s}
@@ -75,6 +76,28 @@ enforcement:
 	}
 
 	args := func(a ...string) []string { return append([]string{"--db", dbPath, "--config", cfgPath}, a...) }
+	// The automatic block's table, before and after, is evidence of the
+	// brute force's incident.
+	var items []engine.EvidenceItem
+	for line := range strings.Lines(mustRun(t, "", args("evidence", "list", "--incident", "in-00000001", "-o", "json")...)) {
+		var it engine.EvidenceItem
+		if err := json.Unmarshal([]byte(line), &it); err != nil {
+			t.Fatalf("evidence list line %q: %v", line, err)
+		}
+		items = append(items, it)
+	}
+	phases := map[string]string{}
+	for _, it := range items {
+		if it.Type == engine.EvidenceRuleset && it.Collector == "policy" {
+			phases[it.Meta["phase"]] = it.ID
+		}
+	}
+	if phases["before"] == "" || phases["after"] == "" || phases["before"] == phases["after"] {
+		t.Errorf("ruleset evidence of in-00000001 = %+v; want a before and an after of the block", items)
+	}
+	if out := mustRun(t, "", args("evidence", "verify", "in-00000001")...); !strings.Contains(out, "OK") && !strings.Contains(out, "ok") {
+		t.Errorf("evidence verify: %s", out)
+	}
 	out := mustRun(t, "", args("block", nstest.Attacker, "--ttl", "1h", "--reason", "test", "-o", "json")...)
 	var res struct {
 		Decision     engine.Decision      `json:"decision"`

@@ -190,6 +190,13 @@ func withEnforcer(ctx context.Context, g *globals, dryRun bool, stdout io.Writer
 		return err
 	}
 	defer enf.Close()
+	if enf.rulesets != nil {
+		col, err := liveCollector(&cfg, playbookDeps{db: db, enf: enf, dbPath: path})
+		if err != nil {
+			return err
+		}
+		enf.recordRulesets(col, nil)
+	}
 	if err := enf.enf.Load(ctx); err != nil {
 		return err
 	}

@@ -163,7 +163,22 @@ func runEngine(ctx context.Context, stdout, stderr io.Writer, g *globals, run *r
 		return err
 	}
 	defer enf.Close()
+	incidents, err := buildIncidents(&cfg, db, logger)
+	if err != nil {
+		return err
+	}
 	sinks := []engine.Sink{enf.enf}
+	if enf.rulesets != nil {
+		// The rulesets around an action are evidence of its decision's
+		// incident: the alert must be in it before the enforcer acts.
+		// Otherwise the incident manager's save does not delay actions.
+		sinks = []engine.Sink{incidents, enf.enf}
+		col, err := liveCollector(&cfg, playbookDeps{db: db, enf: enf, enricher: st.enricher, dbPath: dbPath})
+		if err != nil {
+			return err
+		}
+		enf.recordRulesets(col, incidents)
+	}
 	if sink != nil {
 		sinks = append([]engine.Sink{sink}, sinks...)
 	}
@@ -178,11 +193,9 @@ func runEngine(ctx context.Context, stdout, stderr io.Writer, g *globals, run *r
 		}
 		defer notify.closeInbound()
 	}
-	incidents, err := buildIncidents(&cfg, db, logger)
-	if err != nil {
-		return err
+	if enf.rulesets == nil {
+		sinks = append(sinks, incidents)
 	}
-	sinks = append(sinks, incidents)
 	// After the incident manager: a run matches on the alert's incident.
 	pbr, err := buildPlaybookRunner(&cfg, playbookDeps{db: db, enf: enf, notify: notify, incidents: incidents, enricher: st.enricher, dbPath: dbPath}, logger)
 	if err != nil {
