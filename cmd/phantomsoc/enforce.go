@@ -9,10 +9,12 @@ import (
 	"net/netip"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/phantomsoc/phantomsoc/actions"
 	"github.com/phantomsoc/phantomsoc/actions/netlink"
 	"github.com/phantomsoc/phantomsoc/actions/sshgw"
+	"github.com/phantomsoc/phantomsoc/engine"
 	"github.com/phantomsoc/phantomsoc/engine/incident"
 	"github.com/phantomsoc/phantomsoc/evidence"
 	"github.com/phantomsoc/phantomsoc/store"
@@ -27,6 +29,45 @@ type enforcement struct {
 	// rulesets is set when enforcement.ruleset_evidence asks for the
 	// table around every action; recordRulesets completes it.
 	rulesets *rulesetEvidence
+	journal  *approvalJournal
+	// approval is the enforcer's approval policy (nil: the default).
+	approval map[string]actions.Approval
+}
+
+// approvalJournal is the store as the enforcer's journal. Once an incident
+// manager follows it, an approval it records also contains the approved
+// decision's incident.
+type approvalJournal struct {
+	*store.DB
+	inc atomic.Pointer[incident.Manager]
+	log *slog.Logger
+}
+
+func (j *approvalJournal) Record(ctx context.Context, ch *engine.Change) error {
+	if err := j.DB.Record(ctx, ch); err != nil {
+		return err
+	}
+	m := j.inc.Load()
+	if m == nil {
+		return nil
+	}
+	for _, n := range ch.Notes {
+		if n.Action != actions.AuditApproved {
+			continue
+		}
+		for i := range ch.Decisions {
+			d := &ch.Decisions[i]
+			if d.ID != n.Subject || d.State != engine.StateActive {
+				continue
+			}
+			if err := m.Approved(ctx, incident.Op{Actor: n.Actor, Time: n.Time}, d); err != nil {
+				// The approval is durable; only the incident's contained
+				// time is missing, which an analyst can still set.
+				j.log.Error("mark the incident of an approved decision contained", "decision", d.ID, "err", err)
+			}
+		}
+	}
+	return nil
 }
 
 var _ actions.Journal = (*store.DB)(nil)
@@ -50,7 +91,7 @@ func buildEnforcement(cfg *Config, db *store.DB, dryRun bool, dryOut io.Writer, 
 	for _, p := range protectedRanges() {
 		opts.Guard.Protected = append(opts.Guard.Protected, actions.Protected{Prefix: p.Prefix, Why: p.Why})
 	}
-	out := &enforcement{}
+	out := &enforcement{journal: &approvalJournal{DB: db, log: logger.With("component", "enforce")}, approval: opts.Approval}
 	if ec.RulesetEvidence && !dryRun {
 		out.rulesets = &rulesetEvidence{log: logger.With("component", "enforce")}
 		opts.Snapshots = out.rulesets
@@ -86,7 +127,7 @@ func buildEnforcement(cfg *Config, db *store.DB, dryRun bool, dryOut io.Writer, 
 		}
 		gws = append(gws, gw)
 	}
-	out.enf, err = actions.New(opts, gws, db)
+	out.enf, err = actions.New(opts, gws, out.journal)
 	if err != nil {
 		out.Close()
 		return nil, err
@@ -94,15 +135,24 @@ func buildEnforcement(cfg *Config, db *store.DB, dryRun bool, dryOut io.Writer, 
 	return out, nil
 }
 
-// recordRulesets starts the ruleset snapshots around actions, when the
-// config asks for them: col reads the gateways, inc (nil outside the
-// daemon) names the incident of each decision.
-func (e *enforcement) recordRulesets(col *evidence.Collector, inc *incident.Manager) {
-	if e.rulesets == nil {
-		return
+// followIncidents tells m what enforcement does to its incidents: the
+// approvals that contain them, and the incident of each decision whose
+// rulesets are kept.
+func (e *enforcement) followIncidents(m *incident.Manager) {
+	approval := e.approval
+	m.WaitsForApproval(func(d *engine.Decision) bool { return actions.NeedsApproval(approval, d.Action, d.Risk) != "" })
+	e.journal.inc.Store(m)
+	if e.rulesets != nil {
+		e.rulesets.inc.Store(m)
 	}
-	e.rulesets.inc.Store(inc)
-	e.rulesets.col.Store(col)
+}
+
+// recordRulesets starts the ruleset snapshots around actions, when the
+// config asks for them: col reads the gateways.
+func (e *enforcement) recordRulesets(col *evidence.Collector) {
+	if e.rulesets != nil {
+		e.rulesets.col.Store(col)
+	}
 }
 
 func sshPort(addr string) uint16 {

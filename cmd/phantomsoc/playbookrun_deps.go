@@ -108,8 +108,9 @@ func (l *liveRemediator) Apply(ctx context.Context, r playbooks.Remediation) (st
 		return "", fmt.Errorf("record decisions: %w", err)
 	}
 	c := &engine.Commit{Decisions: ds}
-	l.enf.enf.Committed(c)
+	// The incident first: the enforcer names it in the ruleset evidence.
 	l.incidents.Committed(c)
+	l.enf.enf.Committed(c)
 	return strings.Join(ids, ","), nil
 }
 

@@ -292,3 +292,61 @@ steps:
 		})
 	}
 }
+
+// TestApprovalContainsItsIncident: a block the enforcement policy holds
+// for an analyst does not contain its incident; `decisions approve` does,
+// from the approval, with the approver in the incident's history.
+func TestApprovalContainsItsIncident(t *testing.T) {
+	_, dbPath, g, _ := daemonSetup(t, "enforcement:\n  approval:\n    block: {always: true}\n")
+	d := startDaemon(t, g)
+	errc := make(chan error, 1)
+	go func() { <-d.done; errc <- d.err }()
+	waitStatus(t, socketPath(dbPath), errc, func(s control.Status) bool { return s.Decisions > 0 })
+	show := func() (inc struct {
+		Contained time.Time `json:"contained"`
+		Timeline  []struct {
+			What  string `json:"what"`
+			Actor string `json:"actor"`
+		} `json:"timeline"`
+		Metrics map[string]any `json:"metrics"`
+	}) {
+		t.Helper()
+		if err := json.Unmarshal([]byte(mustRun(t, "", "--db", dbPath, "incidents", "show", "in-00000001", "-o", "json")), &inc); err != nil {
+			t.Fatal(err)
+		}
+		return inc
+	}
+	var pending []string
+	deadline := time.Now().Add(10 * time.Second)
+	for len(pending) == 0 && time.Now().Before(deadline) {
+		for line := range strings.Lines(mustRun(t, "", "--db", dbPath, "decisions", "list", "-o", "json")) {
+			var dd listedDecision
+			if err := json.Unmarshal([]byte(line), &dd); err != nil {
+				t.Fatal(err)
+			}
+			if dd.State == engine.StatePending {
+				pending = append(pending, dd.ID)
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if len(pending) == 0 {
+		t.Fatal("the enforcement policy held no block")
+	}
+	if inc := show(); !inc.Contained.IsZero() {
+		t.Fatalf("a held block contained the incident at %v", inc.Contained)
+	}
+	before := time.Now().Add(-time.Second)
+	mustRun(t, "", "--db", dbPath, "decisions", "approve", pending[0])
+	inc := show()
+	if inc.Contained.Before(before) || inc.Metrics["ttc_seconds"] == nil {
+		t.Errorf("after the approval: contained %v, metrics %v; want contained from the approval", inc.Contained, inc.Metrics)
+	}
+	approved := false
+	for _, e := range inc.Timeline {
+		approved = approved || e.What == "incident.approved" && e.Actor == actor()
+	}
+	if !approved {
+		t.Errorf("the timeline lacks the approval that contained the incident: %+v", inc.Timeline)
+	}
+}

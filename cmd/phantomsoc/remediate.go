@@ -195,8 +195,15 @@ func withEnforcer(ctx context.Context, g *globals, dryRun bool, stdout io.Writer
 		if err != nil {
 			return err
 		}
-		enf.recordRulesets(col, nil)
+		enf.recordRulesets(col)
 	}
+	// No daemon holds the incidents: an approval here contains its
+	// incident through a manager of this command's own.
+	incidents, err := buildIncidents(&cfg, db, logger)
+	if err != nil {
+		return err
+	}
+	enf.followIncidents(incidents)
 	if err := enf.enf.Load(ctx); err != nil {
 		return err
 	}

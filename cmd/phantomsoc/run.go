@@ -177,8 +177,9 @@ func runEngine(ctx context.Context, stdout, stderr io.Writer, g *globals, run *r
 		if err != nil {
 			return err
 		}
-		enf.recordRulesets(col, incidents)
+		enf.recordRulesets(col)
 	}
+	enf.followIncidents(incidents)
 	if sink != nil {
 		sinks = append([]engine.Sink{sink}, sinks...)
 	}

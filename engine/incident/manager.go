@@ -69,6 +69,25 @@ type Manager struct {
 	// latest is the latest alert time seen: event time, never the clock;
 	// swept is latest at the last sweep.
 	latest, swept time.Time
+	// held reports an active decision that enforcement will hold for an
+	// analyst anyway; nil: none is.
+	held func(*engine.Decision) bool
+}
+
+// WaitsForApproval tells the manager which automatic decisions the
+// enforcer holds for an analyst whatever the policy said (an isolate, by
+// default): they contain nothing until approved (see Approved). Call it
+// before the first commit. A decision held only because the per-minute cap
+// was reached cannot be foreseen here: it still counts as containing.
+func (m *Manager) WaitsForApproval(held func(*engine.Decision) bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.held = held
+}
+
+// inForce reports whether d takes effect without an analyst.
+func (m *Manager) inForce(d *engine.Decision) bool {
+	return d.State == engine.StateActive && d.Auto && (m.held == nil || !m.held(d))
 }
 
 // New loads the open incidents from st. rec may be nil (Split then
@@ -321,7 +340,7 @@ func (m *Manager) observe(c *engine.Commit) engine.IncidentChange {
 		if inc == nil {
 			continue
 		}
-		addDecision(inc, d, m.membersOf(inc))
+		addDecision(inc, d, m.membersOf(inc), m.inForce(d))
 		j := touch(inc)
 		j.decisions = append(j.decisions, d.ID)
 	}
@@ -509,6 +528,65 @@ func sameMembers(before, after *engine.Incident) bool {
 		len(before.Campaigns) == len(after.Campaigns) && grownFrom(before, after)
 }
 
+// errUnchanged stops an edit that has nothing to save.
+var errUnchanged = errors.New("unchanged")
+
+// Approved records that an analyst's approval (op: who, when) put decision
+// d in force: the incident holding d is contained from then, unless an
+// earlier action contained it already. A decision in no incident changes
+// nothing.
+func (m *Manager) Approved(ctx context.Context, op Op, d *engine.Decision) error {
+	id, err := m.incidentOfDecision(d)
+	if err != nil || id == "" {
+		return err
+	}
+	_, err = m.edit(ctx, []string{id}, func(incs []*engine.Incident) ([]engine.Incident, error) {
+		inc := incs[0]
+		if !inc.Contained.IsZero() && !op.Time.Before(inc.Contained) {
+			return nil, errUnchanged
+		}
+		inc.Contained = op.Time
+		inc.History = append(inc.History, engine.IncidentEntry{Time: op.Time, Actor: op.Actor, Action: "approved",
+			Detail: d.ID + " (" + d.Action + " " + d.TargetString() + ") approved: contained from now"})
+		return nil, nil
+	})
+	if errors.Is(err, errUnchanged) {
+		return nil
+	}
+	return err
+}
+
+// incidentOfDecision returns the incident holding d or its alert: an open
+// one in memory, else one the store still has open (an approval may come
+// long after the incident left memory), else "".
+func (m *Manager) incidentOfDecision(d *engine.Decision) (string, error) {
+	m.mu.Lock()
+	id, ok := m.byAlert[d.AlertID]
+	if !ok {
+		for oid, ms := range m.members {
+			if _, has := ms.decisions[d.ID]; has {
+				id, ok = oid, true
+				break
+			}
+		}
+	}
+	m.mu.Unlock()
+	if ok {
+		return id, nil
+	}
+	open, _, err := m.st.LoadIncidents()
+	if err != nil {
+		return "", fmt.Errorf("find the incident of decision %s: %w", d.ID, err)
+	}
+	for i := range open {
+		inc := &open[i]
+		if slices.Contains(inc.Decisions, d.ID) || d.AlertID != "" && slices.Contains(inc.Alerts, d.AlertID) {
+			return inc.ID, nil
+		}
+	}
+	return "", nil
+}
+
 // Op is an analyst's (or a playbook's) action on one incident.
 type Op struct {
 	ID    string
@@ -667,7 +745,7 @@ func (m *Manager) rebuild(inc *engine.Incident, move []string) (keep, moved engi
 		if dst == nil {
 			dst = &keep
 		}
-		addDecision(dst, &d, nil)
+		addDecision(dst, &d, nil, m.inForce(&d))
 	}
 	for _, x := range []*engine.Incident{&keep, &moved} {
 		if x.Decisions == nil {

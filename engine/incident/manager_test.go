@@ -3,6 +3,7 @@ package incident
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"reflect"
 	"strings"
 	"testing"
@@ -389,5 +390,51 @@ func TestEditsKeepTheMergeIndex(t *testing.T) {
 	}
 	if inc := st.incs["in-00000001"]; len(inc.Alerts) != 2 {
 		t.Errorf("the closed incident gained alerts: %v", inc.Alerts)
+	}
+}
+
+// TestApprovalContains approves a decision that waited for an analyst: its
+// incident is contained from the approval, once, and an approval later
+// than an earlier containment changes nothing; so does a decision in no
+// incident.
+func TestApprovalContains(t *testing.T) {
+	st := newMemStore()
+	m := newTestManager(t, st, Config{Window: time.Hour, MergeBy: []string{BySource}})
+	feed(m, st, alert("al-1", 0, "ssh-bruteforce", "198.51.100.7", "web1", 5))
+	d := engine.Decision{ID: "de-1", AlertID: "al-1", Time: t0, State: engine.StatePending, Action: engine.ActionBlock, Target: netip.MustParsePrefix("198.51.100.7/32")}
+	m.Committed(&engine.Commit{Decisions: []engine.Decision{d}})
+	if inc := st.incs["in-00000001"]; !inc.Contained.IsZero() {
+		t.Fatalf("a pending decision contained the incident at %v", inc.Contained)
+	}
+	ctx := context.Background()
+	approved := t0.Add(10 * time.Minute)
+	d.State = engine.StateActive
+	if err := m.Approved(ctx, Op{Actor: "cli:alice", Time: approved}, &d); err != nil {
+		t.Fatal(err)
+	}
+	inc := st.incs["in-00000001"]
+	if !inc.Contained.Equal(approved) || inc.History[len(inc.History)-1].Action != "approved" || inc.History[len(inc.History)-1].Actor != "cli:alice" {
+		t.Fatalf("after the approval: contained %v, history %+v", inc.Contained, inc.History)
+	}
+	saves := st.saves
+	if err := m.Approved(ctx, Op{Actor: "cli:bob", Time: approved.Add(time.Minute)}, &d); err != nil || st.saves != saves {
+		t.Errorf("a later approval = %v with %d saves; want nothing saved", err, st.saves-saves)
+	}
+	stray := engine.Decision{ID: "de-9", AlertID: "al-9", Action: engine.ActionBlock}
+	if err := m.Approved(ctx, Op{Actor: "cli:bob", Time: approved}, &stray); err != nil || st.saves != saves {
+		t.Errorf("approving a decision of no incident = %v with %d saves", err, st.saves-saves)
+	}
+	// Hours of alerts later the incident has left memory: it is found
+	// through the store.
+	feed(m, st, alert("al-2", 5*time.Hour, "ssh-bruteforce", "203.0.113.9", "web1", 5))
+	if _, ok := m.BriefOf("al-1"); ok {
+		t.Fatal("in-00000001 still in memory; the test needs it swept")
+	}
+	earlier := approved.Add(-5 * time.Minute)
+	if err := m.Approved(ctx, Op{Actor: "cli:carol", Time: earlier}, &d); err != nil {
+		t.Fatal(err)
+	}
+	if inc := st.incs["in-00000001"]; !inc.Contained.Equal(earlier) {
+		t.Errorf("contained after an earlier approval = %v, want %v", inc.Contained, earlier)
 	}
 }

@@ -163,15 +163,15 @@ func addAlert(inc *engine.Incident, a *engine.Alert, ms *members) {
 	inc.Assets = add(inc.Assets, mAssets, alertValues(a, ByAsset)...)
 }
 
-// addDecision folds d into inc; a decision policy applied without waiting
-// for approval marks the incident contained at its time. ms may be nil.
-func addDecision(inc *engine.Incident, d *engine.Decision, ms *members) {
+// addDecision folds d into inc; a decision in force without waiting for
+// approval marks the incident contained at its time. ms may be nil.
+func addDecision(inc *engine.Incident, d *engine.Decision, ms *members, inForce bool) {
 	var set map[string]struct{}
 	if ms != nil {
 		set = ms.decisions
 	}
 	inc.Decisions = add(inc.Decisions, set, d.ID)
-	if d.State == engine.StateActive && d.Auto && (inc.Contained.IsZero() || d.Time.Before(inc.Contained)) {
+	if inForce && (inc.Contained.IsZero() || d.Time.Before(inc.Contained)) {
 		inc.Contained = d.Time
 	}
 }
