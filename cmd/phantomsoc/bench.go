@@ -23,14 +23,16 @@ import (
 )
 
 type benchOptions struct {
-	lines    []int
-	seed     uint64
-	fail2ban string
-	keep     string
+	lines     []int
+	seed      uint64
+	fail2ban  string
+	keep      string
+	playbooks string
+	runs      int
 }
 
 func newBenchCmd(g *globals) *cobra.Command {
-	o := benchOptions{lines: []int{200000}, seed: 1, fail2ban: "auto"}
+	o := benchOptions{lines: []int{200000}, seed: 1, fail2ban: "auto", runs: 1}
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Measure parse and replay speed and memory on a synthetic auth log, next to fail2ban-regex",
@@ -41,7 +43,8 @@ addresses only) and measures, on this machine:
   pipeline   p50/p99 time from a line's arrival to its decision, in process
   replay     the whole ` + "`phantomsoc replay`" + ` process on the file: wall time,
              peak RSS, alerts and decisions (a child process, so the numbers
-             are the real command's)
+             are the real command's); with --playbooks, also
+             ` + "`replay --playbooks`" + ` on it, and the steps it ran
   fail2ban   ` + "`fail2ban-regex FILE sshd`" + ` on the same file when it is installed
              (it only reads the file; it never touches the firewall)
   detection  on a synthetic week with known attackers: how many sources of
@@ -49,9 +52,12 @@ addresses only) and measures, on this machine:
              default fail2ban sshd jail (5 failures in 10m) would ban,
              simulated on fail2ban-regex's own matches
 
---lines takes several sizes to show that memory stays flat as lines grow.`,
+--lines takes several sizes to show that memory stays flat as lines grow.
+--runs repeats every replay and reports the median wall time and the
+highest peak RSS: one run on a shared machine is an anecdote.`,
 		Example: `  phantomsoc bench
-  phantomsoc bench --lines 100000,200000,400000 --fail2ban off --output json`,
+  phantomsoc bench --lines 100000,200000,400000 --fail2ban off --output json
+  phantomsoc bench --lines 1000000 --playbooks starter --runs 5 --fail2ban off`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runBench(cmd.Context(), cmd.OutOrStdout(), g, o)
@@ -61,6 +67,8 @@ addresses only) and measures, on this machine:
 	cmd.Flags().Uint64Var(&o.seed, "seed", o.seed, "generator seed")
 	cmd.Flags().StringVar(&o.fail2ban, "fail2ban", o.fail2ban, "compare with fail2ban-regex: auto (when installed), on, off")
 	cmd.Flags().StringVar(&o.keep, "keep", "", "directory to keep the generated logs in")
+	cmd.Flags().StringVar(&o.playbooks, "playbooks", "", "also replay with these playbooks: a directory or starter")
+	cmd.Flags().IntVar(&o.runs, "runs", o.runs, "replays per size: the median time and the highest peak RSS are reported")
 	return cmd
 }
 
@@ -73,9 +81,15 @@ type benchResult struct {
 	P50us           float64 `json:"decision_latency_p50_us"`
 	P99us           float64 `json:"decision_latency_p99_us"`
 	ReplaySeconds   float64 `json:"replay_seconds"`
+	ReplayLinesPerS float64 `json:"replay_lines_per_s"`
 	ReplayPeakMB    float64 `json:"replay_peak_rss_mb"`
 	ReplayAlerts    int     `json:"replay_alerts"`
 	ReplayDecisions int     `json:"replay_decisions"`
+	// The replay with --playbooks, when asked for.
+	PlaybooksSeconds   float64 `json:"replay_playbooks_seconds,omitempty"`
+	PlaybooksLinesPerS float64 `json:"replay_playbooks_lines_per_s,omitempty"`
+	PlaybooksPeakMB    float64 `json:"replay_playbooks_peak_rss_mb,omitempty"`
+	PlaybooksSteps     int     `json:"replay_playbooks_steps,omitempty"`
 	F2BSeconds      float64 `json:"fail2ban_regex_seconds,omitempty"`
 	F2BPeakMB       float64 `json:"fail2ban_regex_peak_rss_mb,omitempty"`
 	F2BMatched      int     `json:"fail2ban_regex_matched,omitempty"`
@@ -94,6 +108,9 @@ func runBench(ctx context.Context, w io.Writer, g *globals, o benchOptions) erro
 		}
 	default:
 		return fmt.Errorf("--fail2ban %q: want auto, on or off", o.fail2ban)
+	}
+	if o.runs < 1 {
+		return fmt.Errorf("--runs %d: must be at least 1", o.runs)
 	}
 	dir := o.keep
 	if dir == "" {
@@ -125,8 +142,13 @@ func runBench(ctx context.Context, w io.Writer, g *globals, o benchOptions) erro
 		if err := benchPipeline(data, &r); err != nil {
 			return err
 		}
-		if err := benchReplay(ctx, self, path, &r); err != nil {
+		if err := benchReplay(ctx, self, path, o.runs, &r); err != nil {
 			return err
+		}
+		if o.playbooks != "" {
+			if err := benchReplayPlaybooks(ctx, self, path, o.playbooks, o.runs, &r); err != nil {
+				return err
+			}
 		}
 		if f2b != "" {
 			if err := benchFail2ban(ctx, f2b, path, &r); err != nil {
@@ -300,21 +322,62 @@ func lastLines(s string, n int) string {
 	return strings.Join(ls, "\n")
 }
 
-func benchReplay(ctx context.Context, self, path string, r *benchResult) error {
-	el, out, errb, err := runChild(ctx, self, "--report-peak-rss", "replay", "--output", "json", path)
+// replayRuns runs the replay child runs times: the median wall time, the
+// highest peak RSS and the last run's output.
+func replayRuns(ctx context.Context, runs int, self string, args ...string) (secs, peakMB float64, out []byte, err error) {
+	times := make([]float64, 0, runs)
+	for range runs {
+		el, o, errb, err := runChild(ctx, self, append([]string{"--report-peak-rss", "replay"}, args...)...)
+		if err != nil {
+			return 0, 0, nil, err
+		}
+		times = append(times, el.Seconds())
+		peakMB, out = max(peakMB, reportedRSS(errb, peakRSSMarker)), o
+	}
+	slices.Sort(times)
+	return times[len(times)/2], peakMB, out, nil
+}
+
+// countKinds counts the replay output's lines of each kind.
+func countKinds(out []byte) map[string]int {
+	n := map[string]int{}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		if k, ok := jsonKind(sc.Bytes()); ok {
+			n[k]++
+		}
+	}
+	return n
+}
+
+// jsonKind is the value of a replay line's leading "kind" field.
+func jsonKind(line []byte) (string, bool) {
+	rest, ok := bytes.CutPrefix(line, []byte(`{"kind":"`))
+	if !ok {
+		return "", false
+	}
+	k, _, ok := bytes.Cut(rest, []byte(`"`))
+	return string(k), ok
+}
+
+func benchReplay(ctx context.Context, self, path string, runs int, r *benchResult) error {
+	secs, peak, out, err := replayRuns(ctx, runs, self, "--output", "json", path)
 	if err != nil {
 		return err
 	}
-	r.ReplaySeconds, r.ReplayPeakMB = el.Seconds(), reportedRSS(errb, peakRSSMarker)
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		switch {
-		case bytes.HasPrefix(sc.Bytes(), []byte(`{"kind":"alert"`)):
-			r.ReplayAlerts++
-		case bytes.HasPrefix(sc.Bytes(), []byte(`{"kind":"decision"`)):
-			r.ReplayDecisions++
-		}
+	n := countKinds(out)
+	r.ReplaySeconds, r.ReplayPeakMB, r.ReplayAlerts, r.ReplayDecisions = secs, peak, n["alert"], n["decision"]
+	r.ReplayLinesPerS = float64(r.Lines) / secs
+	return nil
+}
+
+func benchReplayPlaybooks(ctx context.Context, self, path, playbooks string, runs int, r *benchResult) error {
+	secs, peak, out, err := replayRuns(ctx, runs, self, "--playbooks", playbooks, "--output", "json", path)
+	if err != nil {
+		return err
 	}
+	r.PlaybooksSeconds, r.PlaybooksPeakMB, r.PlaybooksSteps = secs, peak, countKinds(out)["step"]
+	r.PlaybooksLinesPerS = float64(r.Lines) / secs
 	return nil
 }
 
@@ -356,14 +419,21 @@ func writeBench(w io.Writer, g *globals, rs []benchResult, f2b bool) error {
 	}
 	fmt.Fprintf(w, "machine: %s/%s, %d CPUs, %s\n\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
 	tw := newTable(w)
-	fmt.Fprint(tw, "LINES\tPARSE lines/s\tallocs/line\tPIPELINE lines/s\tdecision p50/p99\tREPLAY s\tpeak RSS\talerts/decisions")
+	pb := slices.ContainsFunc(rs, func(r benchResult) bool { return r.PlaybooksSeconds > 0 })
+	fmt.Fprint(tw, "LINES\tPARSE lines/s\tallocs/line\tPIPELINE lines/s\tdecision p50/p99\tREPLAY s\tlines/s\tpeak RSS\talerts/decisions")
+	if pb {
+		fmt.Fprint(tw, "\tWITH PLAYBOOKS s\tlines/s\tpeak RSS\tsteps")
+	}
 	if f2b {
 		fmt.Fprint(tw, "\tFAIL2BAN-REGEX s\tpeak RSS\tmatched\tSPEEDUP")
 	}
 	fmt.Fprintln(tw)
 	for _, r := range rs {
-		fmt.Fprintf(tw, "%d\t%.0f\t%.2f\t%.0f\t%.1fµs/%.1fµs\t%.3f\t%.1f MB\t%d/%d",
-			r.Lines, r.ParseLinesPerS, r.ParseAllocsLine, r.PipeLinesPerS, r.P50us, r.P99us, r.ReplaySeconds, r.ReplayPeakMB, r.ReplayAlerts, r.ReplayDecisions)
+		fmt.Fprintf(tw, "%d\t%.0f\t%.2f\t%.0f\t%.1fµs/%.1fµs\t%.3f\t%.0f\t%.1f MB\t%d/%d",
+			r.Lines, r.ParseLinesPerS, r.ParseAllocsLine, r.PipeLinesPerS, r.P50us, r.P99us, r.ReplaySeconds, r.ReplayLinesPerS, r.ReplayPeakMB, r.ReplayAlerts, r.ReplayDecisions)
+		if pb {
+			fmt.Fprintf(tw, "\t%.3f\t%.0f\t%.1f MB\t%d", r.PlaybooksSeconds, r.PlaybooksLinesPerS, r.PlaybooksPeakMB, r.PlaybooksSteps)
+		}
 		if f2b {
 			fmt.Fprintf(tw, "\t%.2f\t%.1f MB\t%d\t%.0f×", r.F2BSeconds, r.F2BPeakMB, r.F2BMatched, r.SpeedupVsF2B)
 		}

@@ -121,3 +121,30 @@ func TestDaemonKill9NeitherRereadsNorSkips(t *testing.T) {
 		t.Errorf("audit after kill -9: %+v, %v", rep, err)
 	}
 }
+
+// TestBenchReplaysAChildProcess runs bench's replay measurements against
+// the built binary: a plain replay and one with the starter playbooks,
+// twice each, with what each printed counted.
+func TestBenchReplaysAChildProcess(t *testing.T) {
+	bin := buildBinary(t)
+	path := filepath.Join(t.TempDir(), "a.log")
+	if _, err := writeSynth(path, 1, 5000); err != nil {
+		t.Fatal(err)
+	}
+	r := benchResult{Lines: 5000}
+	if err := benchReplay(t.Context(), bin, path, 2, &r); err != nil {
+		t.Fatal(err)
+	}
+	if err := benchReplayPlaybooks(t.Context(), bin, path, "starter", 2, &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.ReplayAlerts == 0 || r.ReplayDecisions == 0 || r.ReplaySeconds <= 0 || r.ReplayPeakMB <= 0 || r.ReplayLinesPerS <= 0 {
+		t.Errorf("replay = %+v, want alerts, decisions, a time and a peak", r)
+	}
+	if r.PlaybooksSteps == 0 || r.PlaybooksSeconds <= 0 || r.PlaybooksPeakMB <= 0 {
+		t.Errorf("replay with playbooks = %+v, want steps, a time and a peak", r)
+	}
+	if _, _, _, err := replayRuns(t.Context(), 1, bin, "--playbooks", filepath.Join(t.TempDir(), "none"), path); err == nil {
+		t.Error("a replay that fails (no such playbooks) was measured")
+	}
+}
