@@ -90,10 +90,10 @@ type benchResult struct {
 	PlaybooksLinesPerS float64 `json:"replay_playbooks_lines_per_s,omitempty"`
 	PlaybooksPeakMB    float64 `json:"replay_playbooks_peak_rss_mb,omitempty"`
 	PlaybooksSteps     int     `json:"replay_playbooks_steps,omitempty"`
-	F2BSeconds      float64 `json:"fail2ban_regex_seconds,omitempty"`
-	F2BPeakMB       float64 `json:"fail2ban_regex_peak_rss_mb,omitempty"`
-	F2BMatched      int     `json:"fail2ban_regex_matched,omitempty"`
-	SpeedupVsF2B    float64 `json:"speedup_vs_fail2ban,omitempty"`
+	F2BSeconds         float64 `json:"fail2ban_regex_seconds,omitempty"`
+	F2BPeakMB          float64 `json:"fail2ban_regex_peak_rss_mb,omitempty"`
+	F2BMatched         int     `json:"fail2ban_regex_matched,omitempty"`
+	SpeedupVsF2B       float64 `json:"speedup_vs_fail2ban,omitempty"`
 }
 
 func runBench(ctx context.Context, w io.Writer, g *globals, o benchOptions) error {

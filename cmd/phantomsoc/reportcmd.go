@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -35,7 +36,7 @@ a post-mortem of one incident, or a summary of a period. HTML is one
 self-contained printable file; PDF and XLSX are written by pure-Go code.
 Binary formats are never written to a terminal: give -o FILE.`,
 	}
-	cmd.AddCommand(newReportIncidentCmd(g), newReportSummaryCmd(g))
+	cmd.AddCommand(newReportIncidentCmd(g), newReportSummaryCmd(g), newReportSendCmd(g))
 	return cmd
 }
 
@@ -367,8 +368,16 @@ type reportCall struct {
 
 // serveReports exposes report input on the control socket, so reports
 // work while this process owns the database.
-func serveReports(srv *control.Server, db *store.DB) {
+func serveReports(srv *control.Server, db *store.DB, cfg *Config, logger *slog.Logger) {
 	l := localReports{db: db}
+	srv.Handle("report-send", func(args []byte) (any, error) {
+		var c reportSendCall
+		if err := json.Unmarshal(args, &c); err != nil {
+			return nil, err
+		}
+		// A call carries no context: the mail's own timeouts bound it.
+		return sendReportNow(context.Background(), cfg, db, c, time.Now(), logger)
+	})
 	srv.Handle("report-incident", func(args []byte) (any, error) {
 		var c reportCall
 		if err := json.Unmarshal(args, &c); err != nil {

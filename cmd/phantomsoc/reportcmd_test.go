@@ -165,21 +165,7 @@ func TestReportThroughOwner(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	srv, err := control.NewServer(socketPath(dbPath), func() control.Status { return control.Status{} }, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serveReports(srv, db)
-	ctx, cancel := context.WithCancel(t.Context())
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-errc; err != nil {
-			t.Errorf("control server: %v", err)
-		}
-	}()
-	<-srv.Ready()
+	serveOwner(t, dbPath, func(srv *control.Server) { serveReports(srv, db, &Config{}, nil) })
 
 	if got := decode(mustRun(t, "", "--db", dbPath, "report", "incident", "in-00000001", "--format", "json")); !reflect.DeepEqual(got, fromFile) {
 		t.Errorf("post-mortem through the owner differs from the file's:\n%+v\n%+v", got, fromFile)
@@ -190,4 +176,26 @@ func TestReportThroughOwner(t *testing.T) {
 	if out := mustRun(t, "", "--db", dbPath, "report", "summary", "--since", "2026-03-01T00:00:00Z", "--format", "csv"); !strings.Contains(out, "counts,,alerts,") {
 		t.Errorf("summary through the owner:\n%s", out)
 	}
+}
+
+// serveOwner runs a control server for dbPath with the handlers handle
+// registers, as the process owning the database would, until the test
+// ends.
+func serveOwner(t *testing.T, dbPath string, handle func(*control.Server)) {
+	t.Helper()
+	srv, err := control.NewServer(socketPath(dbPath), func() control.Status { return control.Status{} }, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	handle(srv)
+	ctx, cancel := context.WithCancel(t.Context())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-errc; err != nil {
+			t.Errorf("control server: %v", err)
+		}
+	})
+	<-srv.Ready()
 }

@@ -144,6 +144,46 @@ type reportRun struct {
 	Sent time.Time `json:"sent,omitzero"`
 }
 
+// mailed is a report that went out.
+type mailed struct {
+	from, until time.Time
+	name        string
+	bytes       int
+	res         notifiers.Result
+}
+
+func (m *mailed) detail(c *ReportSchedule) map[string]any {
+	return map[string]any{"receiver": c.Receiver, "kind": c.Kind, "format": c.Format, "attachment": m.name, "bytes": m.bytes,
+		"since": m.from, "until": m.until, "message_id": m.res.Remote}
+}
+
+// mailReport builds j's report for the period ending at until and mails
+// it; key makes its Message-ID, so a retry of the same report is
+// recognised by the receiving side.
+func mailReport(ctx context.Context, db *store.DB, loc *time.Location, j *reportJob, until, now time.Time, key string) (mailed, error) {
+	c := &j.cfg
+	m := mailed{from: until.Add(-j.t.since), until: until}
+	var buf bytes.Buffer
+	if err := summaryReport(&buf, io.Discard, localReports{db: db}, m.from, until, reportFlags{format: c.Format}, now); err != nil {
+		return m, fmt.Errorf("build report %s: %w", c.Name, err)
+	}
+	const stamp = "2006-01-02 15:04 MST"
+	period := m.from.In(loc).Format(stamp) + " to " + until.In(loc).Format(stamp)
+	m.name = fmt.Sprintf("phantomsoc-%s-%s.%s", c.Name, until.In(loc).Format("2006-01-02T1504"), c.Format)
+	m.bytes = buf.Len()
+	d := &notifiers.Document{
+		Key:         "report-" + c.Name + "-" + key,
+		Subject:     fmt.Sprintf("phantomsoc %s report %s: %s", c.Kind, c.Name, period),
+		Text:        fmt.Sprintf("The phantomsoc %s report %q for %s is attached: %s (%s, %d bytes).", c.Kind, c.Name, period, m.name, c.Format, buf.Len()),
+		Name:        m.name,
+		ContentType: reportContentTypes[c.Format],
+		Data:        buf.Bytes(),
+	}
+	var err error
+	m.res, err = j.mail.SendDocument(ctx, d)
+	return m, err
+}
+
 // reportJob is one schedule at run time.
 type reportJob struct {
 	cfg   ReportSchedule
@@ -304,35 +344,18 @@ func (s *reportScheduler) sendDue(ctx context.Context, j *reportJob, due, now ti
 // saves the due time with the audit record.
 func (s *reportScheduler) send(ctx context.Context, j *reportJob, due, now time.Time) (notifiers.Result, error) {
 	c := &j.cfg
-	from := due.Add(-j.t.since)
-	var buf bytes.Buffer
-	if err := summaryReport(&buf, io.Discard, localReports{db: s.db}, from, due, reportFlags{format: c.Format}, now); err != nil {
-		return notifiers.Result{}, fmt.Errorf("build report %s: %w", c.Name, err)
-	}
-	const stamp = "2006-01-02 15:04 MST"
-	period := from.In(s.loc).Format(stamp) + " to " + due.In(s.loc).Format(stamp)
-	name := fmt.Sprintf("phantomsoc-%s-%s.%s", c.Name, due.In(s.loc).Format("2006-01-02T1504"), c.Format)
-	d := &notifiers.Document{
-		Key:         "report-" + c.Name + "-" + due.UTC().Format("20060102T150405Z"),
-		Subject:     fmt.Sprintf("phantomsoc %s report %s: %s", c.Kind, c.Name, period),
-		Text:        fmt.Sprintf("The phantomsoc %s report %q for %s is attached: %s (%s, %d bytes).", c.Kind, c.Name, period, name, c.Format, buf.Len()),
-		Name:        name,
-		ContentType: reportContentTypes[c.Format],
-		Data:        buf.Bytes(),
-	}
-	res, err := j.mail.SendDocument(ctx, d)
+	m, err := mailReport(ctx, s.db, s.loc, j, due, now, due.UTC().Format("20060102T150405Z"))
 	if err != nil {
-		return res, err
+		return m.res, err
 	}
-	s.log.Info("report sent", "report", c.Name, "receiver", c.Receiver, "due", due, "bytes", buf.Len(), "message_id", res.Remote)
-	detail := map[string]any{"receiver": c.Receiver, "kind": c.Kind, "format": c.Format, "attachment": name, "bytes": buf.Len(),
-		"since": from, "until": due, "message_id": res.Remote}
+	s.log.Info("report sent", "report", c.Name, "receiver", c.Receiver, "due", due, "bytes", m.bytes, "message_id", m.res.Remote)
+	detail := m.detail(c)
 	err = s.db.SaveState(ctx, store.StateUpdate{Name: reportsState, Records: []store.StateRecord{{Key: c.Name, Value: reportRun{Due: due, Sent: now}}}},
 		store.AuditRecord{Time: now, Actor: actorScheduler, Action: auditReportSent, Subject: c.Name, Detail: mustJSON(detail)})
 	if err != nil {
 		// Mailed but not recorded: the next attempt mails it again, with
 		// the same Message-ID.
-		return res, fmt.Errorf("record report %s: %w", c.Name, err)
+		return m.res, fmt.Errorf("record report %s: %w", c.Name, err)
 	}
-	return res, nil
+	return m.res, nil
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/phantomsoc/phantomsoc/control"
 	"github.com/phantomsoc/phantomsoc/internal/smtptest"
 	"github.com/phantomsoc/phantomsoc/notifiers"
 	"github.com/phantomsoc/phantomsoc/store"
@@ -76,8 +77,21 @@ receivers:
 // and a CSV one every 24h (at 00:00 UTC).
 func reportSchedules(t *testing.T, port int, caFile string) Config {
 	t.Helper()
+	base, err := defaultConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := decodeConfig([]byte(reportSchedulesYAML(t, port, caFile)), "phantomsoc.yaml", base)
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	return cfg
+}
+
+// reportSchedulesYAML is reportSchedules as a config file's text.
+func reportSchedulesYAML(t *testing.T, port int, caFile string) string {
 	t.Setenv("TEST_REPORT_SMTP_PASS", smtptest.Pass)
-	yml := fmt.Sprintf(`timezone: Europe/Paris
+	return fmt.Sprintf(`timezone: Europe/Paris
 routing: {route: {receiver: soc-mail}}
 receivers:
   - name: soc-mail
@@ -94,15 +108,6 @@ reports:
   - {name: daily, kind: summary, at: "08:00", since: 7d, format: html, receiver: soc-mail}
   - {name: nightly, kind: summary, every: 1d, since: 7d, format: csv, receiver: soc-mail}
 `, port, caFile, smtptest.User)
-	base, err := defaultConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := decodeConfig([]byte(yml), "phantomsoc.yaml", base)
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	return cfg
 }
 
 // TestReportSchedule mails the summaries of a replayed log when due, by a
@@ -295,4 +300,76 @@ func TestReportScheduleStops(t *testing.T) {
 	}()
 	cancel()
 	<-done
+}
+
+// TestReportSend mails a configured report by hand, from the command line
+// and through the process that owns the database: the same mail as a
+// scheduled one, audited as the person's, and the schedule untouched.
+func TestReportSend(t *testing.T) {
+	cert, caFile := smtptest.SelfSigned(t)
+	box, port := smtptest.Start(t, cert, false)
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "phantomsoc.yaml")
+	if err := os.WriteFile(cfgPath, []byte(reportSchedulesYAML(t, port, caFile)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dbPath := filepath.Join(dir, "r.db")
+	mustRun(t, "", "--db", dbPath, "replay", "--year", "2026", reportLog(t))
+	mustRun(t, "", "--db", dbPath, "incidents", "backfill")
+	args := func(a ...string) []string { return append([]string{"--db", dbPath, "--config", cfgPath}, a...) }
+
+	var sent reportSent
+	if err := json.Unmarshal([]byte(mustRun(t, "", args("report", "send", "nightly", "--until", "2026-03-03T00:00:00Z", "-o", "json")...)), &sent); err != nil {
+		t.Fatal(err)
+	}
+	if sent.Report != "nightly" || sent.Receiver != "soc-mail" || sent.Attachment != "phantomsoc-nightly-2026-03-03T0100.csv" || sent.MessageID == "" || sent.Audit == 0 ||
+		!sent.Since.Equal(sent.Until.Add(-7*24*time.Hour)) {
+		t.Errorf("report send = %+v", sent)
+	}
+	if got := box.All(); len(got) != 1 {
+		t.Fatalf("server holds %d mails, want 1", len(got))
+	} else {
+		checkReportMail(t, got[0].Data, sent.Attachment, "text/csv", "counts,,alerts,")
+	}
+	if _, err := run(t, "", args("report", "send", "weekly")...); err == nil || !strings.Contains(err.Error(), "[daily nightly]") {
+		t.Errorf("send of an unknown report = %v, want the configured names", err)
+	}
+
+	db, err := openStore(dbPath, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	cfg := reportSchedules(t, port, caFile)
+	serveOwner(t, dbPath, func(srv *control.Server) { serveReports(srv, db, &cfg, slog.New(slog.DiscardHandler)) })
+	out := mustRun(t, "", "--db", dbPath, "report", "send", "daily")
+	if !strings.Contains(out, "sent report daily to soc-mail") {
+		t.Errorf("send through the owner = %q", out)
+	}
+	if got := box.All(); len(got) != 2 || !strings.Contains(string(got[1].Data), "text/html") {
+		t.Fatalf("server holds %d mails, want the HTML daily as the second", len(got))
+	}
+	recs, err := db.AuditList(0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var by []string
+	for _, r := range recs {
+		if r.Action == auditReportSent {
+			var d struct {
+				OnDemand bool `json:"on_demand"`
+			}
+			if err := json.Unmarshal(r.Detail, &d); err != nil || !d.OnDemand {
+				t.Errorf("audit detail %s: %v; want on_demand", r.Detail, err)
+			}
+			by = append(by, r.Subject+" by "+r.Actor)
+		}
+	}
+	if want := "nightly by " + actor() + ", daily by " + actor(); strings.Join(by, ", ") != want {
+		t.Errorf("audited sends = %v, want %s", by, want)
+	}
+	n, err := db.LoadState(reportsState, func(string, func(any) error) error { return nil })
+	if err != nil || n != 0 {
+		t.Errorf("schedule state after sends by hand: %d records, %v; want none", n, err)
+	}
 }

@@ -224,7 +224,7 @@ func runEngine(ctx context.Context, stdout, stderr io.Writer, g *globals, run *r
 	serveReader(srv, db)
 	serveEnforcer(srv, enf.enf)
 	serveIncidents(srv, db, incidents)
-	serveReports(srv, db)
+	serveReports(srv, db, &cfg, logger)
 	serveEvidence(srv, &cfg, playbookDeps{db: db, enf: enf, enricher: st.enricher, dbPath: dbPath})
 	if notify != nil {
 		serveRouter(srv, notify)
