@@ -134,6 +134,16 @@ func TestEvidenceThroughDaemon(t *testing.T) {
 	if out := mustRun(t, "", "--db", dbPath, "evidence", "export", "in-00000001", "-o", bundle); !strings.Contains(out, "1 items") {
 		t.Errorf("export through the daemon = %q", out)
 	}
+	// A client that cannot read the blob directory (a daemon of another
+	// user) gets the bundle built by the daemon.
+	var viaOwner bytes.Buffer
+	remote := newRemoteEvidence(t.Context(), control.NewClient(socketPath(dbPath)))
+	if n, err := remote.Export(&viaOwner, "in-00000001"); err != nil || n != 1 {
+		t.Fatalf("export built by the daemon = %d items, %v", n, err)
+	}
+	if rep, err := evidence.VerifyBundle(bytes.NewReader(viaOwner.Bytes()), remote.Audit()); err != nil || !rep.OK || rep.Items != 1 {
+		t.Errorf("bundle built by the daemon: verify %+v, %v", rep, err)
+	}
 	const ok = "1 of 1 items checked against the audit chain: ok"
 	if out := mustRun(t, "", "--db", dbPath, "evidence", "verify", bundle); !strings.Contains(out, ok) {
 		t.Errorf("verify bundle through the daemon = %q, want %q", out, ok)

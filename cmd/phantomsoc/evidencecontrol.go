@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/phantomsoc/phantomsoc/control"
@@ -25,7 +27,7 @@ const (
 )
 
 // errBundleTooLarge is an export through the owner past maxControlBundle.
-var errBundleTooLarge = fmt.Errorf("bundle larger than %d MiB, too large to pass through the control socket: stop the daemon or console and export from the database file", maxControlBundle>>20)
+var errBundleTooLarge = fmt.Errorf("bundle larger than %d MiB, too large to pass through the control socket: export as a user who may read the evidence directory beside the database (the bundle is then streamed), or stop the daemon or console and export from the database file", maxControlBundle>>20)
 
 // evidenceOps is what the evidence commands read: on the process that owns
 // the database, or on the file when none runs.
@@ -185,7 +187,12 @@ func serveEvidence(srv *control.Server, cfg *Config, d playbookDeps) {
 
 // remoteEvidence calls the process that owns the database; slow is the
 // same socket for the calls that wait on a capture or build a bundle.
-type remoteEvidence struct{ r, slow remote }
+type remoteEvidence struct {
+	r, slow remote
+	// blobDir is the blob directory beside the owner's database, which an
+	// export reads directly when it may.
+	blobDir string
+}
 
 func newRemoteEvidence(ctx context.Context, c *control.Client) remoteEvidence {
 	return remoteEvidence{r: remote{ctx: ctx, c: c}, slow: remote{ctx: ctx, c: c.WithTimeout(evidenceCallTimeout)}}
@@ -200,7 +207,30 @@ func (r remoteEvidence) List(q store.EvidenceQuery) (out []engine.EvidenceItem, 
 	return out, r.r.call("evidence-list", q, &out)
 }
 
+// Export streams the bundle itself when it can read the blob directory:
+// blobs are immutable files named by their hash, so only the index and the
+// audit records need the owner, and the bundle's size is not bounded by
+// the control socket. Otherwise (the daemon runs as another user) the
+// owner builds the bundle, up to maxControlBundle.
 func (r remoteEvidence) Export(w io.Writer, incident string) (int, error) {
+	if readableDir(r.blobDir) {
+		items, err := r.List(store.EvidenceQuery{Incident: incident})
+		if err != nil {
+			return 0, err
+		}
+		if len(items) == 0 {
+			return 0, fmt.Errorf("incident %s has no evidence", incident)
+		}
+		m, err := evidence.NewManifest(incident, time.Now(), items, r.Audit())
+		if err != nil {
+			return 0, err
+		}
+		blobs, err := evidence.OpenBlobs(r.blobDir)
+		if err != nil {
+			return 0, err
+		}
+		return len(items), evidence.Export(w, blobs, m)
+	}
 	var b evidenceBundle
 	if err := r.slow.call("evidence-export", incident, &b); err != nil {
 		return 0, err
@@ -217,6 +247,20 @@ func (r remoteEvidence) Verify(incident string) (out evidence.Report, err error)
 
 func (r remoteEvidence) Audit() evidence.AuditLookup { return auditLookup(r.r.AuditList) }
 
+// readableDir reports whether this process may list dir.
+func readableDir(dir string) bool {
+	if dir == "" {
+		return false
+	}
+	f, err := os.Open(dir)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	_, err = f.Readdirnames(1)
+	return err == nil || errors.Is(err, io.EOF)
+}
+
 // withEvidence runs fn against the process that owns the database when one
 // answers on its control socket, else against the file opened read-only
 // and the blob directory beside it.
@@ -226,7 +270,9 @@ func withEvidence(ctx context.Context, g *globals, fn func(evidenceOps) error) e
 		return err
 	}
 	if c != nil {
-		return fn(newRemoteEvidence(ctx, c))
+		r := newRemoteEvidence(ctx, c)
+		r.blobDir = evidence.DefaultDir(path)
+		return fn(r)
 	}
 	return openEvidence(path, store.Options{ReadOnly: true}, func(db *store.DB, blobs *evidence.Blobs) error {
 		return fn(localEvidence{db: db, blobs: blobs})
