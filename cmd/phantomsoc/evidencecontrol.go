@@ -52,18 +52,24 @@ func (l localEvidence) List(q store.EvidenceQuery) ([]engine.EvidenceItem, error
 }
 
 func (l localEvidence) Export(w io.Writer, incident string) (int, error) {
-	items, err := l.db.Evidence(store.EvidenceQuery{Incident: incident})
+	return exportBundle(w, l, l.blobs, incident)
+}
+
+// exportBundle writes the incident's bundle of the items ops lists, their
+// contents read from blobs.
+func exportBundle(w io.Writer, ops evidenceOps, blobs *evidence.Blobs, incident string) (int, error) {
+	items, err := ops.List(store.EvidenceQuery{Incident: incident})
 	if err != nil {
 		return 0, err
 	}
 	if len(items) == 0 {
 		return 0, fmt.Errorf("incident %s has no evidence", incident)
 	}
-	m, err := evidence.NewManifest(incident, time.Now(), items, l.Audit())
+	m, err := evidence.NewManifest(incident, time.Now(), items, ops.Audit())
 	if err != nil {
 		return 0, err
 	}
-	return len(items), evidence.Export(w, l.blobs, m)
+	return len(items), evidence.Export(w, blobs, m)
 }
 
 func (l localEvidence) Verify(incident string) (evidence.Report, error) {
@@ -214,22 +220,11 @@ func (r remoteEvidence) List(q store.EvidenceQuery) (out []engine.EvidenceItem, 
 // owner builds the bundle, up to maxControlBundle.
 func (r remoteEvidence) Export(w io.Writer, incident string) (int, error) {
 	if readableDir(r.blobDir) {
-		items, err := r.List(store.EvidenceQuery{Incident: incident})
-		if err != nil {
-			return 0, err
-		}
-		if len(items) == 0 {
-			return 0, fmt.Errorf("incident %s has no evidence", incident)
-		}
-		m, err := evidence.NewManifest(incident, time.Now(), items, r.Audit())
-		if err != nil {
-			return 0, err
-		}
 		blobs, err := evidence.OpenBlobs(r.blobDir)
 		if err != nil {
 			return 0, err
 		}
-		return len(items), evidence.Export(w, blobs, m)
+		return exportBundle(w, r, blobs, incident)
 	}
 	var b evidenceBundle
 	if err := r.slow.call("evidence-export", incident, &b); err != nil {
