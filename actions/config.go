@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -72,7 +73,7 @@ const (
 	GatewaySSH   = "ssh"
 )
 
-var namePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,62}$`)
+var namePattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,62}$`) })
 
 // Validate checks c; errors start with the field path.
 func (c *Config) Validate() error {
@@ -106,7 +107,7 @@ func (c *Config) Validate() error {
 	seen := map[string]bool{}
 	for i, g := range c.Gateways {
 		f := fmt.Sprintf("enforcement.gateways[%d]", i)
-		if !namePattern.MatchString(g.Name) || g.Name == "all" {
+		if !namePattern().MatchString(g.Name) || g.Name == "all" {
 			bad(f+".name", "%q: want 1-63 of [a-z0-9_.-] (and not \"all\")", g.Name)
 		}
 		if seen[g.Name] {
@@ -118,7 +119,7 @@ func (c *Config) Validate() error {
 		}
 		switch g.Type {
 		case GatewayLocal:
-			if g.NetNS != "" && !namePattern.MatchString(g.NetNS) {
+			if g.NetNS != "" && !namePattern().MatchString(g.NetNS) {
 				bad(f+".netns", "%q is not a namespace name", g.NetNS)
 			}
 		case GatewaySSH:

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/phantomsoc/phantomsoc/engine"
@@ -52,10 +53,10 @@ const MaxTTL = 10 * 365 * 24 * time.Hour
 // ifacePattern is what the kernel accepts as an interface name (at most 15
 // bytes, no slash, no whitespace), narrowed to characters that need no
 // quoting anywhere.
-var ifacePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$`)
+var ifacePattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$`) })
 
 // ValidIface reports whether s is an interface name phantomsoc accepts.
-func ValidIface(s string) bool { return ifacePattern.MatchString(s) }
+func ValidIface(s string) bool { return ifacePattern().MatchString(s) }
 
 // Validate checks s in place: the target is masked to its prefix, IPv4-mapped
 // IPv6 is unmapped, and every field the type does not use must be empty.

@@ -179,7 +179,10 @@ func (e *Engine) process(b Batch, free chan []Indicator) *Commit {
 	default:
 	}
 	if cap(ind) < nInd {
-		ind = make([]Indicator, 0, nInd)
+		// Room for a whole batch of indicators: a recycled slice sized
+		// to one batch's share was too small for the next so often that
+		// most were dropped for a new one.
+		ind = make([]Indicator, 0, max(nInd, len(b.Events)))
 	}
 	c := &Commit{Arrived: b.Arrived, Rejects: b.Rejects, Indicators: ind}
 	if b.Checkpoint != nil {

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -27,11 +28,11 @@ var ErrInvalid = errors.New("invalid evidence parameter")
 var (
 	// ifacePattern is a Linux interface name (IFNAMSIZ-1 bytes, no
 	// slash, colon or space), or "any".
-	ifacePattern = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}$`)
+	ifacePattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}$`) })
 	// userPattern is a login name as sshd logs it, narrowed.
-	userPattern = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,63}$`)
+	userPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,63}$`) })
 	// netnsPattern is an `ip netns` name.
-	netnsPattern = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$`)
+	netnsPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$`) })
 )
 
 func invalid(format string, args ...any) error {
@@ -80,7 +81,7 @@ func single(p netip.Prefix) bool { return p.Bits() == p.Addr().BitLen() }
 
 // CheckIface validates an interface name for tcpdump -i.
 func CheckIface(s string) error {
-	if !ifacePattern.MatchString(s) {
+	if !ifacePattern().MatchString(s) {
 		return invalid("interface %q: want a Linux interface name", s)
 	}
 	return nil
@@ -88,7 +89,7 @@ func CheckIface(s string) error {
 
 // CheckUser validates a login name.
 func CheckUser(s string) error {
-	if !userPattern.MatchString(s) {
+	if !userPattern().MatchString(s) {
 		return invalid("user %q: want a login name (letters, digits, _ . @ -)", s)
 	}
 	return nil
@@ -184,7 +185,7 @@ func prefixMask(p netip.Prefix) string {
 // safeArg is what an argument of a command may hold: the characters of
 // addresses, prefixes, numbers, names and flags. No space, quote, $, `,
 // ;, |, &, <, >, *, ?, newline or backslash can pass.
-var safeArg = regexp.MustCompile(`^[A-Za-z0-9_.:/@%+=,\[\]-]+$`)
+var safeArg = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_.:/@%+=,\[\]-]+$`) })
 
 // programs are the only commands a collector runs; timeout wraps tcpdump.
 var programs = map[string]bool{"nft": true, "ss": true, "conntrack": true, "tcpdump": true, "timeout": true}
@@ -199,7 +200,7 @@ func CheckArgv(argv []string) error {
 		return invalid("command %q: timeout wraps an evidence program only", argv)
 	}
 	for _, a := range argv[1:] {
-		if !safeArg.MatchString(a) {
+		if !safeArg().MatchString(a) {
 			return invalid("command %s: argument %q holds characters outside [A-Za-z0-9_.:/@%%+=,[]-]", argv[0], a)
 		}
 	}

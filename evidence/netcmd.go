@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/phantomsoc/phantomsoc/actions"
@@ -17,7 +18,7 @@ import (
 
 // refPattern is a reference to the action a ruleset brackets: a decision or
 // plan ID. It only goes into meta, but stays a plain token.
-var refPattern = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,64}$`)
+var refPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,64}$`) })
 
 // rulesetArgv is the listing of scope: phantomsoc's table or everything.
 func rulesetArgv(scope string) ([]string, error) {
@@ -40,7 +41,7 @@ func (c *Collector) ruleset(ctx context.Context, r Request) (capture, error) {
 	default:
 		return capture{}, invalid("phase %q: want before or after", r.Phase)
 	}
-	if r.Ref != "" && !refPattern.MatchString(r.Ref) {
+	if r.Ref != "" && !refPattern().MatchString(r.Ref) {
 		return capture{}, invalid("ref %q: want a decision or plan ID", r.Ref)
 	}
 	name, out, err := c.run(ctx, r.Gateway, argv, maxCommandOutput)

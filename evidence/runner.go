@@ -33,7 +33,7 @@ func (l Local) Capture(ctx context.Context, argv []string, maxOut int) ([]byte, 
 	}
 	full := argv
 	if l.Netns != "" {
-		if !netnsPattern.MatchString(l.Netns) {
+		if !netnsPattern().MatchString(l.Netns) {
 			return nil, invalid("network namespace %q: want a name as `ip netns` lists it", l.Netns)
 		}
 		full = append([]string{"ip", "netns", "exec", l.Netns}, argv...)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -58,16 +59,16 @@ type MattermostConfig struct {
 	Template TemplateConfig `yaml:"template,omitzero" json:"template,omitzero"`
 }
 
-var mattermostName = regexp.MustCompile(`^[@~]?[a-z0-9._\-]{1,64}$`)
+var mattermostName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[@~]?[a-z0-9._\-]{1,64}$`) })
 
 // Validate checks the config without resolving secrets.
 func (c *MattermostConfig) Validate() error {
 	var errs fieldErrs
 	validateSecretRef(&errs, "webhook_url", c.WebhookURLEnv, c.WebhookURLFile, true)
-	if c.Channel != "" && !mattermostName.MatchString(c.Channel) {
+	if c.Channel != "" && !mattermostName().MatchString(c.Channel) {
 		errs.add("channel", "%q is not a channel name", c.Channel)
 	}
-	if c.Username != "" && !mattermostName.MatchString(c.Username) {
+	if c.Username != "" && !mattermostName().MatchString(c.Username) {
 		errs.add("username", "%q is not a user name", c.Username)
 	}
 	if c.Timeout < 0 {

@@ -17,6 +17,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
@@ -60,7 +61,9 @@ type EmailConfig struct {
 	Template        TemplateConfig `yaml:"template,omitzero" json:"template,omitzero"`
 }
 
-var hostnameRE = regexp.MustCompile(`^([A-Za-z0-9]([A-Za-z0-9\-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9\-]{0,61}[A-Za-z0-9])?)*\.?$`)
+var hostnameRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^([A-Za-z0-9]([A-Za-z0-9\-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9\-]{0,61}[A-Za-z0-9])?)*\.?$`)
+})
 
 // validHost accepts a DNS name or an IP address: the value reaches the
 // SMTP dialogue (TLS server name, EHLO replies), so nothing else may pass.
@@ -68,7 +71,7 @@ func validHost(h string) bool {
 	if net.ParseIP(h) != nil {
 		return true
 	}
-	return len(h) <= 253 && hostnameRE.MatchString(h)
+	return len(h) <= 253 && hostnameRE().MatchString(h)
 }
 
 // parseAddr accepts one bare or named address without control
@@ -202,14 +205,16 @@ func NewEmail(cfg EmailConfig, o Options) (*Email, error) {
 	return e, nil
 }
 
-var dotAtom = regexp.MustCompile(`^[A-Za-z0-9!#$%&'*+/=?^_` + "`" + `{|}~\-]+(\.[A-Za-z0-9!#$%&'*+/=?^_` + "`" + `{|}~\-]+)*$`)
+var dotAtom = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[A-Za-z0-9!#$%&'*+/=?^_` + "`" + `{|}~\-]+(\.[A-Za-z0-9!#$%&'*+/=?^_` + "`" + `{|}~\-]+)*$`)
+})
 
 // MessageID is the Message-ID (without angle brackets) of the
 // notification with key: the key itself when it is a valid RFC 5322
 // dot-atom, else its SHA-256. The same key always gives the same ID, so
 // a resend is recognisable (and deduplicated by many mail systems).
 func MessageID(key, domain string) string {
-	if len(key) <= 128 && dotAtom.MatchString(key) {
+	if len(key) <= 128 && dotAtom().MatchString(key) {
 		return "phantomsoc." + key + "@" + domain
 	}
 	sum := sha256.Sum256([]byte(key))

@@ -10,6 +10,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 const redacted = "[redacted]"
@@ -58,7 +59,7 @@ func (s Secret) reveal() string {
 // maxSecretFile bounds a *_file secret: a credential, not a document.
 const maxSecretFile = 64 << 10
 
-var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+var envName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`) })
 
 // validateSecretRef checks a pair of *_env / *_file fields: at most one
 // set (exactly one when required), and a plausible variable name.
@@ -68,7 +69,7 @@ func validateSecretRef(errs *fieldErrs, field, env, file string, required bool) 
 		errs.add(field+"_env", "set only one of %s_env and %s_file", field, field)
 	case env == "" && file == "" && required:
 		errs.add(field+"_env", "required: set %s_env or %s_file", field, field)
-	case env != "" && !envName.MatchString(env):
+	case env != "" && !envName().MatchString(env):
 		errs.add(field+"_env", "%q is not an environment variable name", env)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -34,7 +35,7 @@ type SlackConfig struct {
 	Template       TemplateConfig `yaml:"template,omitzero" json:"template,omitzero"`
 }
 
-var slackChannel = regexp.MustCompile(`^[#@]?[A-Za-z0-9._\-]{1,80}$`)
+var slackChannel = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[#@]?[A-Za-z0-9._\-]{1,80}$`) })
 
 // Validate checks the config without resolving secrets.
 func (c *SlackConfig) Validate() error {
@@ -52,7 +53,7 @@ func (c *SlackConfig) Validate() error {
 	switch {
 	case api && c.Channel == "":
 		errs.add("channel", "required in API mode")
-	case c.Channel != "" && !slackChannel.MatchString(c.Channel):
+	case c.Channel != "" && !slackChannel().MatchString(c.Channel):
 		errs.add("channel", "%q is not a channel ID or name", c.Channel)
 	case hook && c.Channel != "":
 		errs.add("channel", "an incoming webhook posts to its own channel; remove channel")

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	ttemplate "text/template"
 	"time"
 	"unicode"
@@ -285,7 +286,7 @@ func lines(s string) string {
 	return defang(strings.Join(out, "\n"))
 }
 
-var schemeRE = regexp.MustCompile(`(?i)([a-z][a-z0-9+.\-]{1,15})://`)
+var schemeRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?i)([a-z][a-z0-9+.\-]{1,15})://`) })
 
 // defang neutralises URLs in attacker-controlled text (scheme:// becomes
 // scheme[:]//, http becomes hxxp) so no chat client turns them into links.
@@ -293,7 +294,7 @@ func defang(s string) string {
 	if !strings.Contains(s, "://") {
 		return s
 	}
-	return schemeRE.ReplaceAllStringFunc(s, func(m string) string {
+	return schemeRE().ReplaceAllStringFunc(s, func(m string) string {
 		scheme := m[:len(m)-3]
 		if strings.HasPrefix(strings.ToLower(scheme), "http") {
 			scheme = "hxxp" + scheme[4:]

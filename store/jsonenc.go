@@ -56,21 +56,51 @@ func (w *jsonWriter) value() (v []byte, ok bool) {
 // slice of its own per stored value was most of a commit's garbage. Only a
 // transaction that owns it may use it, and reset it before it starts, when
 // the previous one is over.
-type valueArena struct{ buf []byte }
+type valueArena struct {
+	buf []byte
+	// chunks are kept for the next transactions: bbolt has copied every
+	// value into its pages by the time one ends, and fresh chunks per
+	// commit were a replay's largest garbage after the input lines.
+	chunks [][]byte
+	next   int // chunks[next] is the next one to fill
+}
 
-const arenaChunk = 64 << 10
+const (
+	arenaChunk = 64 << 10
+	// arenaKeep bounds the chunks kept between transactions: a commit
+	// far larger than usual should not pin its memory for good.
+	arenaKeep = 8
+)
 
-func (a *valueArena) reset() { a.buf = a.buf[:0] }
+func (a *valueArena) reset() { a.buf, a.next = nil, 0 }
 
 func (a *valueArena) copy(b []byte) []byte {
 	if len(a.buf)+len(b) > cap(a.buf) {
 		// The full chunk stays alive through the values already handed
 		// out, until the transaction is over.
-		a.buf = make([]byte, 0, max(arenaChunk, len(b)))
+		a.buf = a.chunk(len(b))
 	}
 	n := len(a.buf)
 	a.buf = append(a.buf, b...)
 	return a.buf[n:len(a.buf):len(a.buf)]
+}
+
+// chunk returns an empty chunk with room for n bytes, reusing one an
+// earlier transaction filled when it can.
+func (a *valueArena) chunk(n int) []byte {
+	if n > arenaChunk {
+		return make([]byte, 0, n)
+	}
+	if a.next < len(a.chunks) {
+		a.next++
+		return a.chunks[a.next-1][:0]
+	}
+	c := make([]byte, 0, arenaChunk)
+	if len(a.chunks) < arenaKeep {
+		a.chunks = append(a.chunks, c)
+		a.next++
+	}
+	return c
 }
 
 func (w *jsonWriter) raw(s string) { w.b = append(w.b, s...) }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // capturePrograms are the read-only programs Capture runs for evidence:
@@ -15,7 +16,7 @@ var capturePrograms = map[string]bool{"nft": true, "ss": true, "conntrack": true
 // prefixes, numbers, interface names and flags. Each is single-quoted on
 // the command line as well, so even a character that slipped through
 // could not be read by the gateway's shell.
-var captureArg = regexp.MustCompile(`^[A-Za-z0-9_.:/@%+=,\[\]-]+$`)
+var captureArg = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_.:/@%+=,\[\]-]+$`) })
 
 // Capture runs one evidence command (nft, ss, conntrack, or tcpdump under
 // timeout) on the gateway and returns its stdout, at most maxOut bytes. The
@@ -48,7 +49,7 @@ func captureLine(argv []string) (string, error) {
 	}
 	quoted := make([]string, len(argv))
 	for i, a := range argv {
-		if !captureArg.MatchString(a) {
+		if !captureArg().MatchString(a) {
 			return "", fmt.Errorf("command %s: argument %q holds characters outside [A-Za-z0-9_.:/@%%+=,[]-]", argv[0], a)
 		}
 		quoted[i] = "'" + a + "'"

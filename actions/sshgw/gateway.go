@@ -82,9 +82,11 @@ type Config struct {
 var (
 	// hostnamePattern is a DNS name: dot-separated labels of letters,
 	// digits and inner hyphens.
-	hostnamePattern = regexp.MustCompile(`^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?$`)
+	hostnamePattern = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?$`)
+	})
 	// userPattern is what OpenSSH accepts as a login name, narrowed.
-	userPattern = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$`)
+	userPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$`) })
 )
 
 // Validate checks c and applies the defaults.
@@ -96,7 +98,7 @@ func (c *Config) Validate() error {
 	if err := validAddr(c.Addr); err != nil {
 		errs = append(errs, err)
 	}
-	if !userPattern.MatchString(c.User) {
+	if !userPattern().MatchString(c.User) {
 		errs = append(errs, fmt.Errorf("user %q: want a login name", c.User))
 	}
 	if c.KnownHosts == "" {
@@ -125,7 +127,7 @@ func validAddr(addr string) error {
 	if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
 		return fmt.Errorf("addr %q: port must be 1-65535", addr)
 	}
-	if _, err := netip.ParseAddr(host); err != nil && !hostnamePattern.MatchString(host) {
+	if _, err := netip.ParseAddr(host); err != nil && !hostnamePattern().MatchString(host) {
 		return fmt.Errorf("addr %q: %q is neither an IP address nor a hostname", addr, host)
 	}
 	return nil

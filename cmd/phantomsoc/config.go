@@ -8,6 +8,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/goccy/go-yaml"
@@ -267,7 +268,9 @@ func flatten(err error) []error {
 	return []error{err}
 }
 
-var fieldPathRE = regexp.MustCompile(`^([a-z_][a-z0-9_]*(?:\[\d+\])?(?:\.[a-z_][a-z0-9_]*(?:\[\d+\])?)*): `)
+var fieldPathRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^([a-z_][a-z0-9_]*(?:\[\d+\])?(?:\.[a-z_][a-z0-9_]*(?:\[\d+\])?)*): `)
+})
 
 // positionErrors turns "field.path: msg" errors into
 // "file:line:col: field.path: msg" by finding the field in the YAML.
@@ -279,7 +282,7 @@ func positionErrors(data []byte, filename string, err error) error {
 	var out []error
 	for _, e := range flatten(err) {
 		msg := e.Error()
-		m := fieldPathRE.FindStringSubmatch(msg)
+		m := fieldPathRE().FindStringSubmatch(msg)
 		if m == nil || file == nil {
 			out = append(out, fmt.Errorf("%s: %s", filename, msg))
 			continue

@@ -30,13 +30,13 @@ type ReceiverConfig struct {
 	SMS        *notifiers.SMSConfig        `yaml:"sms,omitempty"`
 }
 
-var receiverName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)
+var receiverName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`) })
 
 // uniqueName checks the name at field f (receivers[2]) and that seen has
 // not had it yet, and adds it.
 func uniqueName(f, name string, seen map[string]bool) error {
 	defer func() { seen[name] = true }()
-	if !receiverName.MatchString(name) {
+	if !receiverName().MatchString(name) {
 		return fmt.Errorf("%s.name: %q: want 1-63 of [A-Za-z0-9_.-]", f, name)
 	}
 	if seen[name] {

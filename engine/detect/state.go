@@ -166,7 +166,7 @@ func (d *Detector) feed(rt *scenarioRT, steps uint32, ev *engine.Event, t int64)
 	k := makeKey(ev, rt.group)
 	st := rt.get(k)
 	if st == nil {
-		st = &state{last: t}
+		st = rt.newState(t)
 		rt.put(k, st)
 	}
 	if t < st.last {

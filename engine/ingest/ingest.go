@@ -22,6 +22,15 @@ type LineParser interface {
 	Parse(line string, lineno int64) (ev engine.Event, recognized bool, err error)
 }
 
+// inPlaceParser is a LineParser that can also parse into an event it is
+// given (parse.Parser does): the batcher has it fill the batch's next slot,
+// which saves copying every event twice.
+type inPlaceParser interface {
+	// ParseTo is Parse into *ev, which is zero; on error it leaves *ev
+	// zero.
+	ParseTo(ev *engine.Event, line string, lineno int64) (recognized bool, err error)
+}
+
 // NewParser makes a parser for one input stream (parsers keep per-stream
 // state such as sshd's pid-to-address memory).
 type NewParser func(origin string) (LineParser, error)
@@ -97,33 +106,70 @@ func (bt *batcher) add(p LineParser, raw string, lineno int64, cut bool, maxLine
 	if cut {
 		bt.reject(lineno, cutReason(maxLine), raw)
 	}
+	if ip, ok := p.(inPlaceParser); ok {
+		bt.addInPlace(ip, raw, lineno)
+		return
+	}
 	ev, ok, err := p.Parse(raw, lineno)
 	switch {
 	case err != nil:
 		bt.reject(lineno, err.Error(), raw)
 	case ok:
-		if ev.Origin == "" {
-			ev.Origin = bt.origin
-		}
-		if ev.Line == 0 {
-			ev.Line = lineno
-		}
-		if ev.Raw == "" {
-			ev.Raw = raw
-		}
-		ev.Ident = engine.Identity(&ev)
-		if bt.b.Events == nil {
-			select {
-			case evs := <-bt.free:
-				bt.b.Events = evs
-			default:
-				// One allocation per batch instead of log2(max) growth
-				// copies of a large struct.
-				bt.b.Events = make([]engine.Event, 0, bt.max)
-			}
-		}
+		bt.events()
 		bt.b.Events = append(bt.b.Events, ev)
+		bt.finish(&bt.b.Events[len(bt.b.Events)-1], raw, lineno)
 	}
+}
+
+// addInPlace is add's parse into the batch's next slot, which is zero:
+// slots past the length never held an event, or were cleared by Release or
+// below.
+func (bt *batcher) addInPlace(p inPlaceParser, raw string, lineno int64) {
+	evs := bt.events()
+	if len(evs) == cap(evs) {
+		evs = append(evs, engine.Event{})[:len(evs)]
+	}
+	ev := &evs[:len(evs)+1][len(evs)]
+	ok, err := p.ParseTo(ev, raw, lineno)
+	switch {
+	case err != nil:
+		bt.reject(lineno, err.Error(), raw)
+	case ok:
+		bt.b.Events = evs[:len(evs)+1]
+		bt.finish(ev, raw, lineno)
+	default:
+		*ev = engine.Event{} // let the line go; keep the slot zero
+	}
+}
+
+// events returns the batch's events, taking a released slice or making one
+// when the batch has none yet.
+func (bt *batcher) events() []engine.Event {
+	if bt.b.Events == nil {
+		select {
+		case evs := <-bt.free:
+			bt.b.Events = evs
+		default:
+			// One allocation per batch instead of log2(max) growth
+			// copies of a large struct.
+			bt.b.Events = make([]engine.Event, 0, bt.max)
+		}
+	}
+	return bt.b.Events
+}
+
+// finish fills what the parser left to the source.
+func (bt *batcher) finish(ev *engine.Event, raw string, lineno int64) {
+	if ev.Origin == "" {
+		ev.Origin = bt.origin
+	}
+	if ev.Line == 0 {
+		ev.Line = lineno
+	}
+	if ev.Raw == "" {
+		ev.Raw = raw
+	}
+	ev.Ident = engine.Identity(ev)
 }
 
 func (bt *batcher) reject(lineno int64, reason, raw string) {
