@@ -156,6 +156,9 @@ func (e *Enricher) Asset(dest netip.Addr, host string) *engine.Asset {
 }
 
 func (e *Enricher) byAddr(ip netip.Addr) *engine.Asset {
+	if len(e.prefixes) == 0 {
+		return nil
+	}
 	// The last entry starting at or before ip is either the answer or nested
 	// inside it, so the answer is on its chain of containers.
 	i, _ := slices.BinarySearchFunc(e.prefixes, ip, func(pe prefixEntry, ip netip.Addr) int {
@@ -175,8 +178,28 @@ func (e *Enricher) byAddr(ip netip.Addr) *engine.Asset {
 // byHost matches case-insensitively, and an FQDN by its first label when the
 // full name is not in the inventory ("gw1.example.net" → "gw1").
 func (e *Enricher) byHost(host string) *engine.Asset {
+	// Every event asks, most of them about the same host or with no
+	// inventory at all: the common answers must cost a lookup at most.
+	if len(e.hosts) == 0 {
+		return nil
+	}
 	if a, ok := e.hosts[host]; ok {
 		return a
+	}
+	upper, dot := false, -1
+	for i := 0; i < len(host); i++ {
+		switch c := host[i]; {
+		case 'A' <= c && c <= 'Z':
+			upper = true
+		case c == '.' && dot < 0:
+			dot = i
+		}
+	}
+	if !upper {
+		if dot <= 0 {
+			return nil
+		}
+		return e.hosts[host[:dot]]
 	}
 	var buf [256]byte
 	if len(host) > len(buf) {
@@ -193,15 +216,10 @@ func (e *Enricher) byHost(host string) *engine.Asset {
 	if a, ok := e.hosts[string(b)]; ok { // no allocation: map index by converted bytes
 		return a
 	}
-	for i, c := range b {
-		if c == '.' {
-			if i == 0 {
-				return nil
-			}
-			return e.hosts[string(b[:i])]
-		}
+	if dot <= 0 {
+		return nil
 	}
-	return nil
+	return e.hosts[string(b[:dot])]
 }
 
 // geoRecord is the subset of GeoLite2-Country and GeoLite2-ASN records used.

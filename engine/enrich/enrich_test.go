@@ -88,6 +88,10 @@ func TestAssetMatching(t *testing.T) {
 		{"host fallback without address", "", "db1", "db1"},
 		{"host case-insensitive", "", "Gw2", "gw2"},
 		{"host FQDN first label", "", "db1.example.net", "db1"},
+		{"host FQDN with capitals", "", "DB1.Example.NET", "db1"},
+		{"host FQDN itself with capitals", "", "GW2.", "gw2"},
+		{"unknown FQDN", "", "web9.example.net", ""},
+		{"leading dot", "", ".db1", ""},
 		{"unknown host", "", "web9", ""},
 		{"nothing", "", "", ""},
 	}
@@ -361,5 +365,17 @@ func BenchmarkEnrich(b *testing.B) {
 		ev.Asset = nil
 		e.Enrich(ev)
 		n++
+	}
+}
+
+func TestEmptyInventory(t *testing.T) {
+	e, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := engine.Event{Host: "gw1", Dest: netip.MustParseAddr("192.0.2.10")}
+	e.Enrich(&ev)
+	if ev.Asset != nil || ev.Geo != nil {
+		t.Errorf("enriched without an inventory: %+v %+v", ev.Asset, ev.Geo)
 	}
 }
