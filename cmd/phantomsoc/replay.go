@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/phantomsoc/phantomsoc/engine"
+	"github.com/phantomsoc/phantomsoc/engine/incident"
 	"github.com/phantomsoc/phantomsoc/engine/ingest"
 	"github.com/phantomsoc/phantomsoc/engine/parse"
 	"github.com/phantomsoc/phantomsoc/playbooks"
@@ -70,7 +71,8 @@ event-time order, each with "kind" (alert|decision), "scenario", "source"
 (address or CIDR), "time", "risk", and for decisions "action" and "ttl".
 
 Results go to a temporary database that is removed afterwards unless --db
-names one to keep. Nothing is enforced.
+names one to keep; with --db, alerts are also grouped into incidents
+(phantomsoc incidents list --db FILE). Nothing is enforced.
 
 With --playbooks, each alert's matching playbooks run after it, on the
 alert's event time (a wait moves that clock; nothing sleeps). Remediations
@@ -144,7 +146,8 @@ func replayWith(ctx context.Context, w io.Writer, stdin io.Reader, g *globals, i
 		return replayResult{}, err
 	}
 	var opts store.Options
-	if dbPath == "" {
+	temp := dbPath == ""
+	if temp {
 		dir, err := os.MkdirTemp("", "phantomsoc-replay-")
 		if err != nil {
 			return replayResult{}, fmt.Errorf("temporary database: %w", err)
@@ -164,7 +167,15 @@ func replayWith(ctx context.Context, w io.Writer, stdin io.Reader, g *globals, i
 		return replayResult{}, err
 	}
 	defer st.Close()
-	incidents, err := buildIncidents(&cfg, db, nil)
+	// The incidents of a temporary database could never be read back:
+	// without --db they are built only for playbooks, and in memory.
+	var incidents *incident.Manager
+	switch {
+	case !temp:
+		incidents, err = buildIncidents(&cfg, db, nil)
+	case len(ro.playbooks) > 0:
+		incidents, err = incident.New(cfg.Incidents, incident.NewMemoryStore(), db, nil)
+	}
 	if err != nil {
 		return replayResult{}, err
 	}
@@ -202,9 +213,9 @@ func replayWith(ctx context.Context, w io.Writer, stdin io.Reader, g *globals, i
 	}
 	// With playbooks the printer feeds the incidents alert by alert (see
 	// replayPlaybooks.run); without, they take each commit.
-	sinks := []engine.Sink{pr, incidents}
-	if pr.playbooks != nil {
-		sinks = []engine.Sink{pr}
+	sinks := []engine.Sink{pr}
+	if incidents != nil && pr.playbooks == nil {
+		sinks = append(sinks, incidents)
 	}
 	e, err := engine.New(engine.Options{
 		Sources: []engine.Source{src}, Pipeline: st.pipeline, Store: db,
