@@ -34,6 +34,9 @@ var (
 	ErrForeign = errors.New("bbolt database not written by phantomsoc")
 	// ErrTooNew means the file's schema is newer than this binary knows.
 	ErrTooNew = errors.New("database schema is newer than this phantomsoc")
+	// ErrNeedsMigration means a read-only open found an older schema,
+	// which only a read-write open migrates.
+	ErrNeedsMigration = errors.New("database schema is older than this phantomsoc")
 	// ErrNotFound means the requested record does not exist.
 	ErrNotFound = errors.New("not found")
 	// ErrSchema means a stored value carries an unknown schema byte.

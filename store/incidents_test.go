@@ -167,6 +167,9 @@ func TestIncidentMigrationMovesLists(t *testing.T) {
 		}
 		return tx.Bucket([]byte(bucketIncidents)).Put(u64(3), v)
 	})
+	if _, err := Open(path, Options{ReadOnly: true}); !errors.Is(err, ErrNeedsMigration) {
+		t.Fatalf("read-only open of a schema 6 file = %v, want ErrNeedsMigration", err)
+	}
 	db = openAt(t, path, Options{})
 	got, err := db.Incident(want.ID)
 	if err != nil {

@@ -121,7 +121,7 @@ func (db *DB) prepare(o Options) error {
 		return nil
 	}
 	if o.ReadOnly {
-		return fmt.Errorf("schema version %d needs migrating to %d: open it read-write once", st.version, latest)
+		return fmt.Errorf("%w: schema version %d needs migrating to %d, which a read-write open does", ErrNeedsMigration, st.version, latest)
 	}
 	from := st.version
 	err := db.update("migrate schema", func(tx *bolt.Tx) error {

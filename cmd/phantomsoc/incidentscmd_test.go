@@ -13,7 +13,11 @@ import (
 	"testing"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/phantomsoc/phantomsoc/control"
+	"github.com/phantomsoc/phantomsoc/engine"
+	"github.com/phantomsoc/phantomsoc/store"
 )
 
 // incidentLog is two brute forces on different hosts half an hour apart,
@@ -174,5 +178,47 @@ func TestIncidentsThroughDaemon(t *testing.T) {
 	// After the daemon: the file has it.
 	if st := decodeIncidents(t, mustRun(t, "", "--db", dbPath, "incidents", "show", id, "-o", "json"))[0]; st.State != "contained" || st.Contained == nil {
 		t.Errorf("after restart = %+v", st)
+	}
+}
+
+// TestReadOnlyCommandMigratesAnOlderFile makes a schema 6 file by hand
+// (incident lists inside the incident, no member bucket) and lists it with
+// a read-only command: the file is migrated, and the incident reads back
+// whole.
+func TestReadOnlyCommandMigratesAnOlderFile(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "old.db")
+	db, err := store.Open(dbPath, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	old := `{"id":"in-00000001","title":"ssh-bruteforce from 198.51.100.7","state":"new","severity":"medium","risk":5,` +
+		`"detected":"2026-03-01T09:59:00Z","opened":"2026-03-01T10:00:00Z","last_seen":"2026-03-01T10:00:00Z",` +
+		`"alerts":["al-00000001","al-00000002"],"decisions":[],"sources":["198.51.100.7"],"assets":["web1"],` +
+		`"history":[{"time":"2026-03-01T10:00:00Z","actor":"engine","action":"opened","detail":"al-00000001","audit":1}]}`
+	b, err := bolt.Open(dbPath, 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = b.Update(func(tx *bolt.Tx) error {
+		if err := tx.DeleteBucket([]byte("incident_members")); err != nil {
+			return err
+		}
+		if err := tx.Bucket([]byte("incidents")).Put([]byte{0, 0, 0, 0, 0, 0, 0, 1}, append([]byte{1}, old...)); err != nil {
+			return err
+		}
+		return tx.Bucket([]byte("meta")).Put([]byte("version"), []byte{0, 0, 0, 0, 0, 0, 0, 6})
+	})
+	b.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := mustRun(t, "", "--db", dbPath, "incidents", "show", "in-00000001", "-o", "json")
+	var inc engine.Incident
+	if err := json.Unmarshal([]byte(out), &inc); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(inc.Alerts, []string{"al-00000001", "al-00000002"}) || !reflect.DeepEqual(inc.Sources, []string{"198.51.100.7"}) || !reflect.DeepEqual(inc.Assets, []string{"web1"}) {
+		t.Errorf("migrated incident = %+v", inc)
 	}
 }

@@ -185,6 +185,21 @@ func parserFactory(cfg *Config, format parse.Format, mode refMode) ingest.NewPar
 // openStore opens the database, turning the lock error into advice.
 func openStore(path string, o store.Options) (*store.DB, error) {
 	db, err := store.Open(path, o)
+	if errors.Is(err, store.ErrNeedsMigration) {
+		// A file from an older phantomsoc: a read-only command migrates it
+		// as the daemon would at start (one transaction), then reads.
+		rw := o
+		rw.ReadOnly = false
+		mdb, merr := store.Open(path, rw)
+		if merr != nil {
+			return nil, fmt.Errorf("%w\n(migrating it needs a read-write open, which failed: %v)", err, merr)
+		}
+		if cerr := mdb.Close(); cerr != nil {
+			return nil, cerr
+		}
+		fmt.Fprintf(os.Stderr, "phantomsoc: migrated %s to this version's schema\n", path)
+		db, err = store.Open(path, o)
+	}
 	if errors.Is(err, store.ErrLocked) {
 		return nil, fmt.Errorf("%w\n(a phantomsoc daemon or console owns %s; `phantomsoc status` talks to it)", err, path)
 	}
