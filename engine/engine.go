@@ -30,6 +30,11 @@ type Options struct {
 	// live engine leaves it 0 and commits whatever has arrived.
 	CommitLines int
 	Logger      *slog.Logger
+	// NoIndicators leaves Commit.Indicators empty (Stats still count
+	// them). Only the store's per-source index reads them, and a replay
+	// into a temporary database, whose sources nobody can list, spent a
+	// tenth of its time building and writing that index.
+	NoIndicators bool
 	// Tap, when set, sees every event that passed dedup, enriched, on the
 	// process goroutine: it must copy what it keeps and never block (the
 	// console's live view keeps a ring of recent events).
@@ -168,9 +173,11 @@ func (e *Engine) process(b Batch, free chan []Indicator) *Commit {
 	// Sized for the indicators (about two thirds of a replay's events), not
 	// for every event.
 	nInd := 0
-	for i := range b.Events {
-		if b.Events[i].Indicator {
-			nInd++
+	if !e.o.NoIndicators {
+		for i := range b.Events {
+			if b.Events[i].Indicator {
+				nInd++
+			}
 		}
 	}
 	var ind []Indicator
@@ -202,7 +209,9 @@ func (e *Engine) process(b Batch, free chan []Indicator) *Commit {
 		}
 		if ev.Indicator {
 			st.Indicators++
-			c.Indicators = append(c.Indicators, IndicatorOf(ev))
+			if !e.o.NoIndicators {
+				c.Indicators = append(c.Indicators, IndicatorOf(ev))
+			}
 		}
 		c.Alerts = append(c.Alerts, out.Alerts...)
 		c.Decisions = append(c.Decisions, out.Decisions...)
@@ -223,6 +232,9 @@ func (e *Engine) write(ctx context.Context, commits <-chan *Commit, free chan<- 
 	group := make([]*Commit, 0, e.o.GroupCommit)
 	var merged []Indicator // reused by mergeCommits
 	recycle := func(ind []Indicator) {
+		if cap(ind) == 0 {
+			return // nothing to reuse (NoIndicators)
+		}
 		clear(ind) // drop references to the input lines
 		select {
 		case free <- ind[:0]:

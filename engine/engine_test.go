@@ -191,6 +191,49 @@ func TestEngineCommitLines(t *testing.T) {
 	}
 }
 
+// TestEngineNoIndicators checks that NoIndicators empties only what the
+// store indexes: the counts, alerts and decisions stay.
+func TestEngineNoIndicators(t *testing.T) {
+	tests := []struct {
+		name         string
+		noIndicators bool
+		want         int // indicators the store receives
+	}{
+		{name: "default", want: 30},
+		{name: "no indicators", noIndicators: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var batches []Batch
+			for i := range 10 {
+				b := Batch{Lines: 4}
+				for j := range 3 {
+					b.Events = append(b.Events, fail("198.51.100.7", i*3+j))
+				}
+				b.Events = append(b.Events, Event{Type: TypeSSHOther, Time: time.Date(2026, 11, 23, 10, 0, i, 0, time.UTC)})
+				batches = append(batches, b)
+			}
+			st := &memStore{}
+			e, err := New(Options{Sources: []Source{&sliceSource{batches: batches}}, Pipeline: newTestPipeline(t, 0), Store: st,
+				Queue: 1, GroupCommit: 4, CommitLines: 8, NoIndicators: tc.noIndicators})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := e.Run(t.Context()); err != nil {
+				t.Fatalf("Run = %v", err)
+			}
+			if got := len(st.indicators); got != tc.want {
+				t.Errorf("store got %d indicators, want %d", got, tc.want)
+			}
+			alerts, decisions, _, stats := st.all()
+			want := Stats{Lines: 40, Events: 40, Indicators: 30, Alerts: 10, Decisions: 10}
+			if len(alerts) != 10 || len(decisions) != 10 || stats != want {
+				t.Errorf("got %d alerts, %d decisions, stats %+v; want 10, 10, %+v", len(alerts), len(decisions), stats, want)
+			}
+		})
+	}
+}
+
 func TestEngineStoreFailureStopsAndReports(t *testing.T) {
 	var batches []Batch
 	for i := range 50 {

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/phantomsoc/phantomsoc/store"
 )
 
 // run executes the CLI in process with args and returns stdout.
@@ -206,6 +208,15 @@ func TestReplayKeepsDBAndAuditVerifies(t *testing.T) {
 	st := mustRun(t, "", "--db", db, "status")
 	if !strings.Contains(st, "not running") || !strings.Contains(st, "lines 2000") {
 		t.Errorf("status = %q", st)
+	}
+	// Only a replay into a temporary database skips the per-source index.
+	sdb, err := store.Open(db, store.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sdb.Close()
+	if srcs, err := sdb.Sources(0); err != nil || len(srcs) == 0 {
+		t.Errorf("Sources(0) of a kept replay database = %d sources, %v; want the per-source index written", len(srcs), err)
 	}
 }
 

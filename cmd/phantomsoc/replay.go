@@ -220,6 +220,8 @@ func replayWith(ctx context.Context, w io.Writer, stdin io.Reader, g *globals, i
 	e, err := engine.New(engine.Options{
 		Sources: []engine.Source{src}, Pipeline: st.pipeline, Store: db,
 		Sinks: sinks, Queue: 2, GroupCommit: 8, CommitLines: 4096,
+		// No one can list the sources of a temporary database.
+		NoIndicators: temp,
 	})
 	if err != nil {
 		return replayResult{}, err

@@ -222,7 +222,7 @@ type Detector struct {
 	vm  vm.VM
 	// kept is the heap copy of the event being observed, made by the first
 	// scenario that keeps it as evidence.
-	kept *engine.Event
+	kept *keptEvent
 }
 
 // New validates and compiles scenarios (defaults applied; disabled ones
@@ -503,9 +503,15 @@ func (d *Detector) alert(rt *scenarioRT, k key, st *state, ev *engine.Event, cou
 		Count:       count,
 		Propose:     rt.sc.Propose,
 	}
-	a.Evidence = make([]engine.Event, len(st.evidence), len(st.evidence)+1)
+	// Sized exactly: an alert without a tail event never used the spare
+	// slot, 352 bytes each.
+	n := len(st.evidence)
+	if st.tail {
+		n++
+	}
+	a.Evidence = make([]engine.Event, len(st.evidence), n)
 	for i, e := range st.evidence {
-		a.Evidence[i] = *e
+		a.Evidence[i] = e.event()
 	}
 	if st.tail {
 		a.Evidence = append(a.Evidence, *ev)

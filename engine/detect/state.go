@@ -27,7 +27,7 @@ type state struct {
 	until int64 // blackhole end
 	count int   // events fed since the state was last cleared
 	// evidence points at events shared by every scenario that kept them.
-	evidence []*engine.Event
+	evidence []*keptEvent
 	// tail reports that the latest noted event was not stored in evidence
 	// (it was full); an alert fired by it appends it.
 	tail  bool
@@ -74,8 +74,7 @@ func (d *Detector) note(st *state, ev *engine.Event) {
 	st.tail = len(st.evidence) >= d.maxEvidence-1
 	if !st.tail {
 		if d.kept == nil {
-			kept := *ev
-			d.kept = &kept
+			d.kept = keep(ev)
 		}
 		st.evidence = append(st.evidence, d.kept)
 	}
