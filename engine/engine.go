@@ -248,9 +248,15 @@ func (e *Engine) write(ctx context.Context, commits <-chan *Commit, free chan<- 
 		for len(group) < e.o.GroupCommit {
 			var next *Commit
 			ok := true
-			if lines < uint64(e.o.CommitLines) {
+			switch {
+			case lines < uint64(e.o.CommitLines):
 				next, ok = <-commits
-			} else {
+			case e.o.CommitLines > 0:
+				// A commit of CommitLines whatever else queued: the sinks
+				// see the same commits on every run, so what they record
+				// (incident notes in the audit trail) is the same too.
+				break gather
+			default:
 				select {
 				case next, ok = <-commits:
 				default:
