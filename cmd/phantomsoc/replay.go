@@ -71,8 +71,9 @@ event-time order, each with "kind" (alert|decision), "scenario", "source"
 (address or CIDR), "time", "risk", and for decisions "action" and "ttl".
 
 Results go to a temporary database that is removed afterwards unless --db
-names one to keep; with --db, alerts are also grouped into incidents
-(phantomsoc incidents list --db FILE). Nothing is enforced.
+names one to keep. Only a kept database gets the per-source index and the
+incidents (phantomsoc incidents list --db FILE): a temporary one could
+never be read back. Nothing is enforced.
 
 With --playbooks, each alert's matching playbooks run after it, on the
 alert's event time (a wait moves that clock; nothing sleeps). Remediations
