@@ -422,7 +422,6 @@ func (m *Manager) Get(id string) (engine.Incident, error) {
 	return m.get(id)
 }
 
-// IncidentOf returns the open incident alertID is in, if it is in memory.
 // Brief is what a playbook reads of an incident: no lists, which an
 // incident on a busy gateway makes long, only how many alerts it holds.
 type Brief struct {
@@ -462,6 +461,7 @@ func briefOf(inc *engine.Incident) Brief {
 	return Brief{ID: inc.ID, State: inc.State, Owner: inc.Owner, Risk: inc.Risk, Tags: slices.Clone(inc.Tags), Alerts: len(inc.Alerts)}
 }
 
+// IncidentOf returns the open incident alertID is in, if it is in memory.
 func (m *Manager) IncidentOf(alertID string) (engine.Incident, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
