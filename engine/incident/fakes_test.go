@@ -4,15 +4,15 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"slices"
 	"time"
 
 	"github.com/phantomsoc/phantomsoc/engine"
 )
 
-// memStore keeps incidents in memory and numbers audit records.
+// memStore is a MemoryStore that also records audit notes, can be made to
+// fail, counts saves, and checks the Grown contract.
 type memStore struct {
-	incs      map[string]engine.Incident
+	*MemoryStore
 	alerts    map[string]engine.Alert
 	decisions map[string]engine.Decision
 	audit     []engine.AuditNote
@@ -21,42 +21,10 @@ type memStore struct {
 }
 
 func newMemStore() *memStore {
-	return &memStore{incs: map[string]engine.Incident{}, alerts: map[string]engine.Alert{}, decisions: map[string]engine.Decision{}}
+	return &memStore{MemoryStore: NewMemoryStore(), alerts: map[string]engine.Alert{}, decisions: map[string]engine.Decision{}}
 }
 
-func (s *memStore) LoadIncidents() ([]engine.Incident, uint64, error) {
-	var open []engine.Incident
-	var last uint64
-	for id, inc := range s.incs {
-		n, _ := IDSeq(id)
-		last = max(last, n)
-		if inc.IsOpen() {
-			open = append(open, clone(&inc))
-		}
-	}
-	slices.SortFunc(open, func(a, b engine.Incident) int { return cmpString(a.ID, b.ID) })
-	return open, last, nil
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-func (s *memStore) Incident(id string) (engine.Incident, error) {
-	inc, ok := s.incs[id]
-	if !ok {
-		return inc, fmt.Errorf("incident %s: not found", id)
-	}
-	return clone(&inc), nil
-}
-
-func (s *memStore) SaveIncidents(_ context.Context, ch *engine.IncidentChange) error {
+func (s *memStore) SaveIncidents(ctx context.Context, ch *engine.IncidentChange) error {
 	if s.fail != nil {
 		return s.fail
 	}
@@ -75,10 +43,9 @@ func (s *memStore) SaveIncidents(_ context.Context, ch *engine.IncidentChange) e
 				inc.History[j].Audit = uint64(len(s.audit))
 			}
 		}
-		s.incs[inc.ID] = clone(inc)
 	}
 	s.audit = append(s.audit, ch.Notes...)
-	return nil
+	return s.MemoryStore.SaveIncidents(ctx, ch)
 }
 
 func (s *memStore) Alert(id string) (engine.Alert, error) {

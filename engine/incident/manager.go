@@ -798,7 +798,10 @@ func newIncident(id string, a *engine.Alert, op Op, name string) engine.Incident
 	if name == "" {
 		name = title(a)
 	}
+	// Empty lists, not nil, as the store reads them back: an incident
+	// shows the same JSON from memory and from the file.
 	return engine.Incident{ID: id, Title: name, State: engine.IncidentNew, Severity: engine.SeverityOf(a.Risk),
+		Alerts: []string{}, Decisions: []string{}, Sources: []string{}, Assets: []string{},
 		History: []engine.IncidentEntry{{Time: op.Time, Actor: op.Actor, Action: "opened", Detail: a.ID + " " + name}}}
 }
 
