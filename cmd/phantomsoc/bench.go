@@ -24,6 +24,7 @@ import (
 
 type benchOptions struct {
 	lines     []int
+	repeat    []int
 	seed      uint64
 	fail2ban  string
 	keep      string
@@ -32,7 +33,7 @@ type benchOptions struct {
 }
 
 func newBenchCmd(g *globals) *cobra.Command {
-	o := benchOptions{lines: []int{200000}, seed: 1, fail2ban: "auto", runs: 1}
+	o := benchOptions{lines: []int{200000}, repeat: []int{1}, seed: 1, fail2ban: "auto", runs: 1}
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Measure parse and replay speed and memory on a synthetic auth log, next to fail2ban-regex",
@@ -52,18 +53,23 @@ addresses only) and measures, on this machine:
              default fail2ban sshd jail (5 failures in 10m) would ban,
              simulated on fail2ban-regex's own matches
 
---lines takes several sizes to show that memory stays flat as lines grow.
+--lines takes several sizes; the generator's population grows with them.
+--repeat N replays each size's log written N times, one week after another,
+with the same sources and users: lines grow N-fold and the population does
+not, which is what "memory flat in lines" is about.
 --runs repeats every replay and reports the median wall time and the
 highest peak RSS: one run on a shared machine is an anecdote.`,
 		Example: `  phantomsoc bench
   phantomsoc bench --lines 100000,200000,400000 --fail2ban off --output json
-  phantomsoc bench --lines 1000000 --playbooks starter --runs 5 --fail2ban off`,
+  phantomsoc bench --lines 1000000 --playbooks starter --runs 5 --fail2ban off
+  phantomsoc bench --lines 200000 --repeat 1,2,5 --runs 3 --fail2ban off`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runBench(cmd.Context(), cmd.OutOrStdout(), g, o)
 		},
 	}
 	cmd.Flags().IntSliceVar(&o.lines, "lines", o.lines, "log sizes in lines")
+	cmd.Flags().IntSliceVar(&o.repeat, "repeat", o.repeat, "copies of each size's log, a week apart, same sources (lines × copies in all)")
 	cmd.Flags().Uint64Var(&o.seed, "seed", o.seed, "generator seed")
 	cmd.Flags().StringVar(&o.fail2ban, "fail2ban", o.fail2ban, "compare with fail2ban-regex: auto (when installed), on, off")
 	cmd.Flags().StringVar(&o.keep, "keep", "", "directory to keep the generated logs in")
@@ -74,7 +80,9 @@ highest peak RSS: one run on a shared machine is an anecdote.`,
 
 // benchResult is one size's numbers; JSON names are stable for scripts.
 type benchResult struct {
+	// Lines is the lines replayed: Repeat copies of one size's log.
 	Lines           int     `json:"lines"`
+	Repeat          int     `json:"repeat"`
 	ParseLinesPerS  float64 `json:"parse_lines_per_s"`
 	ParseAllocsLine float64 `json:"parse_allocs_per_line"`
 	PipeLinesPerS   float64 `json:"pipeline_lines_per_s"`
@@ -130,32 +138,16 @@ func runBench(ctx context.Context, w io.Writer, g *globals, o benchOptions) erro
 		if n <= 0 {
 			return fmt.Errorf("--lines %d: must be positive", n)
 		}
-		path := filepath.Join(dir, fmt.Sprintf("auth-%d.log", n))
-		data, err := writeSynth(path, o.seed, n)
-		if err != nil {
-			return err
-		}
-		r := benchResult{Lines: n}
-		if err := benchParse(data, &r); err != nil {
-			return err
-		}
-		if err := benchPipeline(data, &r); err != nil {
-			return err
-		}
-		if err := benchReplay(ctx, self, path, o.runs, &r); err != nil {
-			return err
-		}
-		if o.playbooks != "" {
-			if err := benchReplayPlaybooks(ctx, self, path, o.playbooks, o.runs, &r); err != nil {
+		for _, rep := range o.repeat {
+			if rep <= 0 {
+				return fmt.Errorf("--repeat %d: must be positive", rep)
+			}
+			r, err := benchSize(ctx, dir, self, f2b, o, n, rep)
+			if err != nil {
 				return err
 			}
+			results = append(results, r)
 		}
-		if f2b != "" {
-			if err := benchFail2ban(ctx, f2b, path, &r); err != nil {
-				return err
-			}
-		}
-		results = append(results, r)
 	}
 	det, err := benchDetection(ctx, dir, f2b)
 	if err != nil {
@@ -176,9 +168,46 @@ func runBench(ctx context.Context, w io.Writer, g *globals, o benchOptions) erro
 	return nil
 }
 
-func writeSynth(path string, seed uint64, lines int) ([]byte, error) {
+// benchSize measures repeat copies of the lines-line log.
+func benchSize(ctx context.Context, dir, self, f2b string, o benchOptions, lines, repeat int) (benchResult, error) {
+	name := fmt.Sprintf("auth-%d.log", lines)
+	if repeat > 1 {
+		name = fmt.Sprintf("auth-%dx%d.log", lines, repeat)
+	}
+	path := filepath.Join(dir, name)
+	data, err := writeSynth(path, o.seed, lines, repeat)
+	if err != nil {
+		return benchResult{}, err
+	}
+	r := benchResult{Lines: lines * repeat, Repeat: repeat}
+	if err := benchParse(data, &r); err != nil {
+		return r, err
+	}
+	if err := benchPipeline(data, &r); err != nil {
+		return r, err
+	}
+	if err := benchReplay(ctx, self, path, o.runs, &r); err != nil {
+		return r, err
+	}
+	if o.playbooks != "" {
+		if err := benchReplayPlaybooks(ctx, self, path, o.playbooks, o.runs, &r); err != nil {
+			return r, err
+		}
+	}
+	if f2b != "" {
+		if err := benchFail2ban(ctx, f2b, path, &r); err != nil {
+			return r, err
+		}
+	}
+	return r, nil
+}
+
+// writeSynth writes repeat copies of the lines-line synthetic log, ending
+// where one copy would.
+func writeSynth(path string, seed uint64, lines, repeat int) ([]byte, error) {
 	o := synth.DefaultOptions()
-	o.Seed, o.Lines = seed, lines
+	o.Seed, o.Lines, o.Repeat = seed, lines, repeat
+	o.Start = repeatStart(o.Start, o.Duration, repeat)
 	var buf bytes.Buffer
 	if _, err := synth.Generate(&buf, o); err != nil {
 		return nil, err
@@ -187,7 +216,7 @@ func writeSynth(path string, seed uint64, lines int) ([]byte, error) {
 		return nil, err
 	}
 	// A fixed mtime keeps year inference, and so the replay, deterministic.
-	mt := o.Start.Add(o.Duration)
+	mt := o.Start.Add(o.Duration * time.Duration(max(repeat, 1)))
 	return buf.Bytes(), os.Chtimes(path, mt, mt)
 }
 
@@ -429,8 +458,12 @@ func writeBench(w io.Writer, g *globals, rs []benchResult, f2b bool) error {
 	}
 	fmt.Fprintln(tw)
 	for _, r := range rs {
-		fmt.Fprintf(tw, "%d\t%.0f\t%.2f\t%.0f\t%.1fµs/%.1fµs\t%.3f\t%.0f\t%.1f MB\t%d/%d",
-			r.Lines, r.ParseLinesPerS, r.ParseAllocsLine, r.PipeLinesPerS, r.P50us, r.P99us, r.ReplaySeconds, r.ReplayLinesPerS, r.ReplayPeakMB, r.ReplayAlerts, r.ReplayDecisions)
+		lines := strconv.Itoa(r.Lines)
+		if r.Repeat > 1 {
+			lines += fmt.Sprintf(" (%d weeks)", r.Repeat)
+		}
+		fmt.Fprintf(tw, "%s\t%.0f\t%.2f\t%.0f\t%.1fµs/%.1fµs\t%.3f\t%.0f\t%.1f MB\t%d/%d",
+			lines, r.ParseLinesPerS, r.ParseAllocsLine, r.PipeLinesPerS, r.P50us, r.P99us, r.ReplaySeconds, r.ReplayLinesPerS, r.ReplayPeakMB, r.ReplayAlerts, r.ReplayDecisions)
 		if pb {
 			fmt.Fprintf(tw, "\t%.3f\t%.0f\t%.1f MB\t%d", r.PlaybooksSeconds, r.PlaybooksLinesPerS, r.PlaybooksPeakMB, r.PlaybooksSteps)
 		}

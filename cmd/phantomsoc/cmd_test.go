@@ -311,7 +311,7 @@ func TestPeakRSSIsReadable(t *testing.T) {
 // a small log (the child-process replay needs the built binary, which `go
 // test` does not have).
 func TestBenchMeasuresInProcessStages(t *testing.T) {
-	data, err := writeSynth(filepath.Join(t.TempDir(), "a.log"), 1, 5000)
+	data, err := writeSynth(filepath.Join(t.TempDir(), "a.log"), 1, 5000, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -333,7 +333,7 @@ func TestBenchMeasuresInProcessStages(t *testing.T) {
 func TestReplayAuditIsDeterministic(t *testing.T) {
 	dir := t.TempDir()
 	logPath := filepath.Join(dir, "a.log")
-	if _, err := writeSynth(logPath, 3, 30000); err != nil {
+	if _, err := writeSynth(logPath, 3, 30000, 1); err != nil {
 		t.Fatal(err)
 	}
 	var trails []string

@@ -129,7 +129,7 @@ func defaultStages(tb testing.TB, feeds bool) *stages {
 // difference between the two is what recording feeds costs a process that
 // keeps events for consoles.
 func BenchmarkPipelineLineTap(b *testing.B) {
-	data, err := writeSynth(filepath.Join(b.TempDir(), "auth.log"), 1, 200000)
+	data, err := writeSynth(filepath.Join(b.TempDir(), "auth.log"), 1, 200000, 1)
 	if err != nil {
 		b.Fatal(err)
 	}

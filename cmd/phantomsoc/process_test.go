@@ -128,7 +128,7 @@ func TestDaemonKill9NeitherRereadsNorSkips(t *testing.T) {
 func TestBenchReplaysAChildProcess(t *testing.T) {
 	bin := buildBinary(t)
 	path := filepath.Join(t.TempDir(), "a.log")
-	if _, err := writeSynth(path, 1, 5000); err != nil {
+	if _, err := writeSynth(path, 1, 5000, 1); err != nil {
 		t.Fatal(err)
 	}
 	r := benchResult{Lines: 5000}

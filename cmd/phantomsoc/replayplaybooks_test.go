@@ -23,7 +23,7 @@ type replayLine struct {
 func TestReplayPlaybooks(t *testing.T) {
 	dir := t.TempDir()
 	log := filepath.Join(dir, "auth.log")
-	if _, err := writeSynth(log, 3, 20000); err != nil {
+	if _, err := writeSynth(log, 3, 20000, 1); err != nil {
 		t.Fatal(err)
 	}
 	replayOut := func(approve string) []replayLine {

@@ -62,6 +62,12 @@ type Options struct {
 	// attack and user mix is scaled (more sources, more attempts per source)
 	// to fill about 97% of them and background noise fills the rest.
 	Lines int
+	// Repeat, when above one, writes the whole log that many times, each
+	// copy Duration after the one before, PIDs going on increasing: the
+	// same sources and users come back every period, so the lines grow
+	// and the population does not. Lines counts one copy. The copies span
+	// Repeat×Duration from Start, which should stay inside one year.
+	Repeat int
 
 	// FastSources is the number of fast brute-forcers (default 4).
 	FastSources int
@@ -164,6 +170,13 @@ func (o Options) validate() error {
 	if o.Lines < 0 {
 		errs = append(errs, fmt.Errorf("lines %d: want zero or more", o.Lines))
 	}
+	switch {
+	case o.Repeat < 0:
+		errs = append(errs, fmt.Errorf("repeat %d: want zero or more", o.Repeat))
+	case o.Repeat > 1 && time.Duration(o.Repeat) > maxSpan/o.Duration:
+		// Yearless syslog timestamps cannot tell the copies apart.
+		errs = append(errs, fmt.Errorf("repeat %d of %v: spans more than %v", o.Repeat, o.Duration, maxSpan))
+	}
 	if strings.ContainsAny(o.Host, " \t\r\n") {
 		errs = append(errs, fmt.Errorf("host %q: contains white space", o.Host))
 	}
@@ -175,6 +188,9 @@ func (o Options) validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// maxSpan is the longest span Repeat may make.
+const maxSpan = 365 * 24 * time.Hour
 
 // fillerShare is the part of a Lines-mode log left to background noise.
 const fillerShare = 0.03

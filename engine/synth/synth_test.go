@@ -5,7 +5,10 @@ import (
 	"errors"
 	"io"
 	"net/netip"
+	"reflect"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -405,6 +408,62 @@ func TestLegitTypos(t *testing.T) {
 	}
 }
 
+// TestRepeat: each copy is the first with its stamps a period later and
+// its PIDs new, in time order, with the same population.
+func TestRepeat(t *testing.T) {
+	const lines, copies = 4321, 3
+	once, truth1 := generate(t, lines)
+	o := DefaultOptions()
+	o.Lines, o.Repeat = lines, copies
+	o.Start = o.Start.Add(-o.Duration * (copies - 1))
+	var b bytes.Buffer
+	truth, err := Generate(&b, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if truth.Lines != lines*copies || strings.Count(b.String(), "\n") != lines*copies {
+		t.Fatalf("Truth.Lines = %d, %d lines written; want %d", truth.Lines, strings.Count(b.String(), "\n"), lines*copies)
+	}
+	if !reflect.DeepEqual(truth.Sources, truth1.Sources) || !slices.Equal(truth.DensePrefixes, truth1.DensePrefixes) {
+		t.Errorf("the repeated log's population differs from one copy's")
+	}
+	// With the same end, the last copy's stamps are the single log's.
+	first := strings.SplitAfter(once, "\n")
+	all := strings.SplitAfter(b.String(), "\n")
+	pid := regexp.MustCompile(`sshd\[([0-9]+)\]`)
+	// Logind sessions are numbered on too.
+	anyPID := regexp.MustCompile(`\[[0-9]+\]|(?i:session) [0-9]+`)
+	// Every copy's connections are new processes: their PIDs come after
+	// all of the copy before's (804 is sshd itself).
+	minPID, maxPID := make([]int, copies), make([]int, copies)
+	for i, line := range all[:len(all)-1] {
+		k, want := i/lines, first[i%lines]
+		ts, err := time.Parse(stamp+" 2006", line[:len(stamp)]+" 2026")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts0, _ := time.Parse(stamp+" 2006", want[:len(stamp)]+" 2026")
+		if shift := ts0.Sub(ts); shift != o.Duration*time.Duration(copies-1-k) {
+			t.Fatalf("line %d %q: %v before the single log's %q, want %v", i+1, line, shift, want, o.Duration*time.Duration(copies-1-k))
+		}
+		if got, w := anyPID.ReplaceAllString(line[len(stamp):], "[]"), anyPID.ReplaceAllString(want[len(stamp):], "[]"); got != w {
+			t.Fatalf("line %d = %q, want %q up to stamp and PID", i+1, line, want)
+		}
+		if m := pid.FindStringSubmatch(line); m != nil && m[1] != "804" {
+			n, _ := strconv.Atoi(m[1])
+			if minPID[k] == 0 || n < minPID[k] {
+				minPID[k] = n
+			}
+			maxPID[k] = max(maxPID[k], n)
+		}
+	}
+	for k := 1; k < copies; k++ {
+		if minPID[k] <= maxPID[k-1] {
+			t.Errorf("copy %d reuses PIDs: lowest %d, copy %d's highest %d", k, minPID[k], k-1, maxPID[k-1])
+		}
+	}
+}
+
 func TestOptionsErrors(t *testing.T) {
 	tests := []struct {
 		name string
@@ -414,6 +473,8 @@ func TestOptionsErrors(t *testing.T) {
 		{"negative duration", func(o *Options) { o.Duration = -time.Hour }},
 		{"host with space", func(o *Options) { o.Host = "gw 1" }},
 		{"ipv6 share above one", func(o *Options) { o.IPv6Share = 1.5 }},
+		{"negative repeat", func(o *Options) { o.Repeat = -1 }},
+		{"repeat past a year", func(o *Options) { o.Repeat = 53 }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

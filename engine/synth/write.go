@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/netip"
 	"strconv"
 	"time"
@@ -126,69 +127,37 @@ const stamp = "Jan _2 15:04:05"
 // write renders the events and collects the truth from what was written.
 func (g *gen) write(w io.Writer) (Truth, error) {
 	r := g.rng(saltWrite)
-	bw := bufio.NewWriterSize(w, 64<<10)
-	nextPID := int32(1100 + r.IntN(400))
-	nextSess := int32(1 + r.IntN(40))
+	lw := lineWriter{
+		g: g, bw: bufio.NewWriterSize(w, 64<<10), r: r,
+		nextPID: int32(1100 + r.IntN(400)), nextSess: int32(1 + r.IntN(40)), lastAt: -1,
+	}
 	g.conns[0].pid = pidSshd
 	seen := make([]map[netip.Addr]struct{}, len(classNames))
 	dense := make([]map[netip.Addr]struct{}, g.groups)
-	var buf []byte
-	lastAt := int64(-1)
-	for i, e := range g.events {
-		c := &g.conns[e.conn]
-		if e.at != lastAt {
-			buf = appendStamp(buf[:0], g.start+e.at)
-			lastAt = e.at
+	lines := 0
+	for copyN := range max(g.o.Repeat, 1) {
+		if copyN > 0 {
+			// A new period: every connection but sshd's own is a new
+			// process.
+			for i := range g.conns[1:] {
+				g.conns[1+i].pid, g.conns[1+i].sess = 0, 0
+			}
 		}
-		buf = buf[:len(stamp)]
-		buf = append(buf, ' ')
-		buf = append(buf, g.o.Host...)
-		buf = append(buf, ' ')
-		switch prog := progOf(e.kind); prog {
-		case "sshd", "CRON":
-			if c.pid == 0 {
-				c.pid = nextPID
-				nextPID += 1 + int32(r.IntN(4))
-				if prog == "CRON" {
-					nextPID++ // the job's child
-				}
+		off := int64(copyN) * int64(g.o.Duration/time.Second)
+		for _, e := range g.events {
+			lines++
+			if err := lw.line(e, off+e.at); err != nil {
+				return Truth{}, fmt.Errorf("write line %d: %w", lines, err)
 			}
-			pid := c.pid
-			if e.kind == kCronCmd {
-				pid++
-			}
-			buf = appendProg(buf, prog, pid)
-		case "systemd-logind":
-			if c.sess == 0 {
-				c.sess = nextSess
-				nextSess++
-			}
-			buf = appendProg(buf, prog, pidLogind)
-		default:
-			buf = appendProg(buf, prog, pidSystemd)
-		}
-		buf = appendMsg(buf, e, c)
-		buf = append(buf, '\n')
-		if _, err := bw.Write(buf); err != nil {
-			return Truth{}, fmt.Errorf("write line %d: %w", i+1, err)
-		}
-		if c.class != clNoise && c.addr.IsValid() {
-			if seen[c.class] == nil {
-				seen[c.class] = make(map[netip.Addr]struct{})
-			}
-			seen[c.class][c.addr] = struct{}{}
-			if c.group >= 0 {
-				if dense[c.group] == nil {
-					dense[c.group] = make(map[netip.Addr]struct{})
-				}
-				dense[c.group][c.addr] = struct{}{}
+			if copyN == 0 {
+				note(seen, dense, &g.conns[e.conn])
 			}
 		}
 	}
-	if err := bw.Flush(); err != nil {
+	if err := lw.bw.Flush(); err != nil {
 		return Truth{}, fmt.Errorf("flush: %w", err)
 	}
-	t := Truth{Sources: make(map[Class][]netip.Addr), Lines: len(g.events)}
+	t := Truth{Sources: make(map[Class][]netip.Addr), Lines: lines}
 	for cl, set := range seen {
 		if len(set) > 0 {
 			t.Sources[classNames[cl]] = sortedAddrs(set)
@@ -200,6 +169,76 @@ func (g *gen) write(w io.Writer) (Truth, error) {
 		}
 	}
 	return t, nil
+}
+
+// lineWriter formats events into lines, giving out PIDs and logind
+// sessions in line order.
+type lineWriter struct {
+	g                 *gen
+	bw                *bufio.Writer
+	r                 *rand.Rand
+	buf               []byte
+	nextPID, nextSess int32
+	lastAt            int64 // the second buf's stamp holds
+}
+
+// line writes e's line at `at` seconds after Start.
+func (lw *lineWriter) line(e event, at int64) error {
+	g := lw.g
+	c := &g.conns[e.conn]
+	if at != lw.lastAt {
+		lw.buf = appendStamp(lw.buf[:0], g.start+at)
+		lw.lastAt = at
+	}
+	buf := lw.buf[:len(stamp)]
+	buf = append(buf, ' ')
+	buf = append(buf, g.o.Host...)
+	buf = append(buf, ' ')
+	switch prog := progOf(e.kind); prog {
+	case "sshd", "CRON":
+		if c.pid == 0 {
+			c.pid = lw.nextPID
+			lw.nextPID += 1 + int32(lw.r.IntN(4))
+			if prog == "CRON" {
+				lw.nextPID++ // the job's child
+			}
+		}
+		pid := c.pid
+		if e.kind == kCronCmd {
+			pid++
+		}
+		buf = appendProg(buf, prog, pid)
+	case "systemd-logind":
+		if c.sess == 0 {
+			c.sess = lw.nextSess
+			lw.nextSess++
+		}
+		buf = appendProg(buf, prog, pidLogind)
+	default:
+		buf = appendProg(buf, prog, pidSystemd)
+	}
+	buf = appendMsg(buf, e, c)
+	buf = append(buf, '\n')
+	lw.buf = buf
+	_, err := lw.bw.Write(buf)
+	return err
+}
+
+// note records c's address in the truth sets of its class and dense group.
+func note(seen, dense []map[netip.Addr]struct{}, c *conn) {
+	if c.class == clNoise || !c.addr.IsValid() {
+		return
+	}
+	if seen[c.class] == nil {
+		seen[c.class] = make(map[netip.Addr]struct{})
+	}
+	seen[c.class][c.addr] = struct{}{}
+	if c.group >= 0 {
+		if dense[c.group] == nil {
+			dense[c.group] = make(map[netip.Addr]struct{})
+		}
+		dense[c.group][c.addr] = struct{}{}
+	}
 }
 
 // appendStamp appends the syslog timestamp of Unix second sec.
