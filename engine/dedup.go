@@ -101,21 +101,44 @@ func Identity(ev *Event) uint64 {
 	return max(mix(h^uint64(ev.SignatureID)), 1)
 }
 
-// hashString folds s into h eight bytes at a time; its length goes into the
-// last word, so "ab"+"c" and "a"+"bc" differ.
+// hashString folds s into h eight bytes at a time, the last one to eight
+// of them in one load too (an 8-byte load that overlaps the word before,
+// or for a short string two overlapping 4-byte loads or three bytes: each
+// determines the bytes given the length). The length goes in after the
+// last mix, so "ab"+"c" and "a"+"bc" differ. A byte loop over the tail was
+// the most of the cost: the fields are short.
 func hashString(h uint64, s string) uint64 {
-	for len(s) >= 8 {
-		_ = s[7]
-		w := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
-			uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
-		h = mix(h ^ w)
-		s = s[8:]
+	n := len(s)
+	var w uint64
+	switch {
+	case n > 8:
+		t := s
+		for len(t) > 8 {
+			h = mix(h ^ le64(t))
+			t = t[8:]
+		}
+		w = le64(s[n-8:])
+	case n == 8:
+		w = le64(s)
+	case n >= 4:
+		w = uint64(le32(s)) | uint64(le32(s[n-4:]))<<32
+	case n > 0:
+		w = uint64(s[0]) | uint64(s[n/2])<<8 | uint64(s[n-1])<<16
 	}
-	w := uint64(len(s)) << 56
-	for i := 0; i < len(s); i++ {
-		w |= uint64(s[i]) << (8 * i)
-	}
-	return mix(h ^ w)
+	return mix(h^w) ^ uint64(n)
+}
+
+// le64 and le32 read the first bytes of s little-endian; the compiler
+// turns each into one load.
+func le64(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+func le32(s string) uint32 {
+	_ = s[3]
+	return uint32(s[0]) | uint32(s[1])<<8 | uint32(s[2])<<16 | uint32(s[3])<<24
 }
 
 // mix is a 64-bit finaliser (splitmix64's): every input bit moves every

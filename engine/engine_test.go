@@ -409,6 +409,25 @@ func TestDedupIdentitySeparatesFields(t *testing.T) {
 	}
 }
 
+// TestHashStringTails: the tail of a string is read in overlapping loads;
+// every byte and the length must still count.
+func TestHashStringTails(t *testing.T) {
+	words := []string{
+		"", "\x00", "\x00\x00", "a", "aa", "aaa", "ab", "ba", "abc", "acb", "bac",
+		"abcd", "abce", "abcde", "abcdf", "abXde", "abcdef", "abcdeg", "abcXef", "abcdefg", "abcdefh", "abcXefg", "abcdefg\x00",
+		"abcdefgh", "abcdefgX", "Xbcdefgh", "abcdefghi", "abcdefghX", "abcdefghij", "abcdefgh\x00",
+		"ssh.auth.failure", "ssh.auth.failurf", "ssh.auth.failure\x00", "root", "roo", "root\x00",
+	}
+	seen := map[uint64]string{}
+	for _, w := range words {
+		h := hashString(0x9e3779b97f4a7c15, w)
+		if other, ok := seen[h]; ok {
+			t.Errorf("hashString(%q) = hashString(%q)", w, other)
+		}
+		seen[h] = w
+	}
+}
+
 func TestPipelineIDs(t *testing.T) {
 	tests := []struct {
 		first uint64
