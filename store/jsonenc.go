@@ -26,6 +26,11 @@ type jsonWriter struct {
 	// outside 0–9999): the caller then encodes with encoding/json, which
 	// returns its own error.
 	bad bool
+	// lastAddr and lastText are the address addr wrote last and its text:
+	// an alert and its evidence name the same source over and over, and
+	// IPv6 text took a thousand instructions each time.
+	lastAddr netip.Addr
+	lastText []byte
 }
 
 func (w *jsonWriter) reset() {
@@ -254,7 +259,13 @@ func (w *jsonWriter) addr(a netip.Addr) {
 		return
 	}
 	w.b = append(w.b, '"')
-	w.b = a.AppendTo(w.b)
+	if a == w.lastAddr && a.IsValid() {
+		w.b = append(w.b, w.lastText...)
+	} else {
+		n := len(w.b)
+		w.b = a.AppendTo(w.b)
+		w.lastAddr, w.lastText = a, append(w.lastText[:0], w.b[n:]...)
+	}
 	w.b = append(w.b, '"')
 }
 

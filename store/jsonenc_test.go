@@ -176,6 +176,28 @@ func TestJSONWriterMatchesEncodingJSON(t *testing.T) {
 	})
 }
 
+// TestJSONWriterAddrRepeats: the text of the last address is reused only
+// for that address, whatever came between.
+func TestJSONWriterAddrRepeats(t *testing.T) {
+	seq := []netip.Addr{
+		netip.MustParseAddr("2001:db8::55"), netip.MustParseAddr("2001:db8::55"), {},
+		netip.MustParseAddr("2001:db8::55"), netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("::ffff:192.0.2.1"),
+		netip.MustParseAddr("fe80::1%eth0"), netip.MustParseAddr("::ffff:192.0.2.1"), {}, {}, netip.MustParseAddr("192.0.2.1"),
+	}
+	var w jsonWriter
+	for i, a := range seq {
+		w.reset()
+		w.addr(a)
+		want, err := json.Marshal(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(w.b) != string(want) {
+			t.Errorf("address %d (%v): wrote %s, want %s", i, a, w.b, want)
+		}
+	}
+}
+
 // TestJSONWriterRefuses checks that what encoding/json cannot encode still
 // fails a commit with its error, and that nothing is stored.
 func TestJSONWriterRefuses(t *testing.T) {
